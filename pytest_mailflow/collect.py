@@ -1,0 +1,113 @@
+"""The node tree: policy file -> domain -> one item per applicable rule (and parameter)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .engine import Undetermined
+from .errors import PolicyError
+from .plan import Check, plan
+from .policy.load import is_policy_text, load_policy
+from .policy.model import DomainPolicy
+from .render import error_text, failure_text
+
+#: Files larger than this are not sniffed for the policy marker (policies are small).
+MAX_POLICY_BYTES = 10 * 1024 * 1024
+
+
+def looks_like_policy(path: Path) -> bool:
+    """A YAML file is a policy when it declares the schema version (``mailflow: 1``)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(MAX_POLICY_BYTES)
+    except OSError:
+        return False
+    return is_policy_text(head.decode("utf-8", errors="replace"))
+
+
+def _display(config: pytest.Config, path: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, config.rootpath)).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class PolicyFile(pytest.File):
+    def collect(self) -> Iterator[DomainNode]:
+        from .plugin import POLICY_ERRORS
+
+        try:
+            policy = load_policy(self.path, _display(self.config, self.path))
+        except PolicyError as exc:
+            self.config.stash[POLICY_ERRORS].add(self.nodeid)
+            hint = "\nFix the problems above; the other policy files still run."
+            raise self.CollectError(str(exc) + hint) from None
+        for domain in policy.domains:
+            yield DomainNode.from_parent(self, name=domain.name, domain=domain)
+
+
+class DomainNode(pytest.Collector):
+    def __init__(self, *, domain: DomainPolicy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.domain = domain
+
+    def collect(self) -> Iterator[CheckItem]:
+        for check in plan(self.domain):
+            yield CheckItem.from_parent(self, name=check.name, check=check)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.domain.line - 1, self.domain.name
+
+
+class MailflowViolation(AssertionError):
+    """The policy is violated; carries the explanation shown as the failure."""
+
+
+class CheckItem(pytest.Item):
+    def __init__(self, *, check: Check, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        rule = check.rule
+        facts = {
+            "rule": rule.id,
+            "family": rule.family,
+            "severity": str(rule.severity),
+            "domain": check.domain.name,
+            "scenario": check.domain.scenario,
+        }
+        self.add_marker(pytest.mark.mailflow(**facts))
+        for value in (rule.family, str(rule.severity), check.domain.scenario):
+            self.extra_keyword_matches.add(value)
+        self.user_properties.extend((f"mailflow.{key}", value) for key, value in facts.items())
+        self.user_properties.append(("mailflow.policy", f"{check.domain.path}:{check.line}"))
+        self._failure: str | None = None
+
+    def setup(self) -> None:
+        from .plugin import get_engine
+
+        undetermined: str | None = None
+        try:
+            result = get_engine(self.config).run(self.check)
+        except Undetermined as exc:
+            undetermined = error_text(self.check, exc.error, exc.consulted)
+        if undetermined is not None:
+            # Raised during setup, so pytest reports an error: neither a pass nor a fail.
+            pytest.fail(undetermined, pytrace=False)
+        self._failure = None if result.finding.passed else failure_text(result)
+
+    def runtest(self) -> None:
+        if self._failure is not None:
+            raise MailflowViolation(self._failure)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, MailflowViolation):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.check.line - 1, f"{self.check.domain.name}::{self.name}"

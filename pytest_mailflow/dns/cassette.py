@@ -1,0 +1,269 @@
+"""Cassettes: recorded DNS answers, one readable YAML file per policy domain.
+
+Format (version 1), in DNS presentation format and sorted by (name, type) so that re-recording an
+unchanged zone gives no diff::
+
+    mailflow_cassette: 1
+    domain: contoso.example
+    answers:
+    - name: contoso.example.
+      type: MX
+      rcode: NOERROR
+      records:
+      - 0 contoso-example.mail.protection.outlook.com.
+    - name: _dmarc.contoso.example.
+      type: TXT
+      rcode: NXDOMAIN
+
+``rcode`` is NOERROR (with records), NODATA or NXDOMAIN; an answer that could not be determined
+when it was recorded carries ``error`` (TIMEOUT, SERVFAIL, ...) instead, and replays as that error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ..errors import CassetteError, Problem
+from ..names import InvalidDomainName, absolute, to_a_label
+from ..yamlload import Located, YamlLoadError, load_located
+from .base import Answer, DnsSource, Question, ResolutionError
+from .records import RecordSyntaxError, normalise
+
+CASSETTE_VERSION = 1
+RECORD_HINT = "record it with: pytest --mailflow <policies> --mailflow-record-mode=once"
+ADD_HINT = "add it with: pytest --mailflow <policies> --mailflow-record-mode=new_episodes"
+
+
+def _schema() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("cassette.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+_VALIDATOR = jsonschema.Draft202012Validator(_schema())
+
+
+def cassette_path(folder: Path, domain: str) -> Path:
+    """Where the cassette of a domain lives; a domain name can never leave the folder."""
+    name = to_a_label(domain)
+    candidate = (folder / f"{name}.yaml").resolve()
+    if candidate.parent != folder.resolve():
+        raise InvalidDomainName(f"'{domain}' would place its cassette outside {folder}")
+    return candidate
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded answer, or the error that was recorded instead."""
+
+    answer: Answer | None
+    error: str | None
+    line: int
+
+
+class CassetteMissing(ResolutionError):
+    """There is no cassette file for this domain."""
+
+
+class QuestionNotRecorded(ResolutionError):
+    """The cassette exists but does not hold this question."""
+
+
+class Cassette:
+    """A loaded cassette: a map from question to what was recorded."""
+
+    def __init__(self, path: Path, domain: str, entries: dict[Question, Recorded]) -> None:
+        self.path = path
+        self.domain = domain
+        self.entries = entries
+
+    @classmethod
+    def load(cls, path: Path, display: str | None = None) -> Cassette:
+        shown = display or str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise CassetteError([Problem(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
+        try:
+            located = load_located(text, shown)
+        except YamlLoadError as exc:
+            raise CassetteError([exc.problem]) from None
+        return cls._from_located(path, located)
+
+    @classmethod
+    def _from_located(cls, path: Path, located: Located) -> Cassette:
+        problems = [
+            located.problem(tuple(err.absolute_path), err.message)
+            for err in sorted(_VALIDATOR.iter_errors(located.data), key=lambda e: list(e.absolute_path))
+        ]
+        if problems:
+            raise CassetteError(problems)
+        data = located.data
+        try:
+            domain = to_a_label(data["domain"])
+        except InvalidDomainName as exc:
+            raise CassetteError([located.problem(("domain",), str(exc))]) from None
+        entries: dict[Question, Recorded] = {}
+        for index, item in enumerate(data["answers"]):
+            where = ("answers", index)
+            line = located.mark(where)[0]
+            question = Question.of(item["name"], item["type"])
+            if question in entries:
+                problems.append(located.problem(where, f"{question} is recorded twice"))
+                continue
+            if "error" in item:
+                entries[question] = Recorded(None, item["error"], line)
+                continue
+            try:
+                records = tuple(normalise(question.rdtype, r) for r in item.get("records", []))
+                chain = tuple(absolute(n) for n in item.get("cname_chain", []))
+            except RecordSyntaxError as exc:
+                problems.append(located.problem((*where, "records"), str(exc)))
+                continue
+            status = item["rcode"]
+            if (status == "NOERROR") != bool(records):
+                problems.append(located.problem(where, "rcode NOERROR needs records; NODATA and NXDOMAIN have none"))
+                continue
+            provenance = f"cassette {located.path}:{line}"
+            answer = Answer(question, status, records, chain, provenance, item.get("ttl"))
+            entries[question] = Recorded(answer, None, line)
+        if problems:
+            raise CassetteError(problems)
+        return cls(path, domain, entries)
+
+    def replay(self, question: Question, display: str) -> Answer:
+        recorded = self.entries.get(question)
+        if recorded is None:
+            raise QuestionNotRecorded(
+                question,
+                "this question was not recorded",
+                f"nearest recorded: {', '.join(self.nearest(question)) or 'none'}; {ADD_HINT}",
+                f"cassette {display}",
+            )
+        if recorded.error is not None:
+            raise ResolutionError(
+                question, recorded.error, "recorded as an error", f"cassette {display}:{recorded.line}"
+            )
+        assert recorded.answer is not None
+        return recorded.answer
+
+    def nearest(self, question: Question, count: int = 3) -> list[str]:
+        recorded = [str(q) for q in sorted(self.entries)]
+        return difflib.get_close_matches(str(question), recorded, n=count, cutoff=0.5)
+
+
+def dump(domain: str, answers: dict[Question, Answer | ResolutionError], *, keep_ttl: bool = False) -> str:
+    """Render a cassette: sorted, no volatile fields, records in presentation format."""
+    items: list[dict[str, Any]] = []
+    for question in sorted(answers):
+        result = answers[question]
+        item: dict[str, Any] = {"name": question.name, "type": question.rdtype}
+        if isinstance(result, ResolutionError):
+            item["error"] = result.cause
+        else:
+            item["rcode"] = result.status
+            if result.cname_chain:
+                item["cname_chain"] = list(result.cname_chain)
+            if result.records:
+                item["records"] = sorted(result.records)
+            if keep_ttl and result.ttl is not None:
+                item["ttl"] = result.ttl
+        items.append(item)
+    document = {"mailflow_cassette": CASSETTE_VERSION, "domain": to_a_label(domain), "answers": items}
+    header = "# DNS answers recorded by pytest-mailflow; see docs/cassettes.md\n"
+    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class CassetteReplaySource:
+    """Answers from one domain's cassette; sends no packet at all."""
+
+    def __init__(self, path: Path, display: str) -> None:
+        self.path = path
+        self.display = display
+        self._cassette: Cassette | None = None
+        self._error: CassetteError | None = None
+        self._loaded = False
+
+    def _load(self) -> Cassette | None:
+        if not self._loaded:
+            self._loaded = True
+            if self.path.is_file():
+                try:
+                    self._cassette = Cassette.load(self.path, self.display)
+                except CassetteError as exc:
+                    self._error = exc
+        return self._cassette
+
+    def resolve(self, question: Question) -> Answer:
+        cassette = self._load()
+        if self._error is not None:
+            raise ResolutionError(question, "the cassette is invalid", str(self._error), f"cassette {self.display}")
+        if cassette is None:
+            raise CassetteMissing(
+                question,
+                "no cassette for this domain",
+                f"expected {self.display}; {RECORD_HINT}",
+            )
+        return cassette.replay(question, self.display)
+
+    def describe(self) -> str:
+        return f"cassette {self.display}"
+
+
+class CassetteFolderFactory:
+    """Hands out a replay source per domain: ``<folder>/<domain>.yaml``.
+
+    With no folder configured, the cassettes live in ``cassettes/`` beside each policy file.
+    """
+
+    def __init__(self, folder: Path | None, rootdir: Path) -> None:
+        self.folder = folder
+        self.rootdir = rootdir
+        self._sources: dict[tuple[str, Path], DnsSource] = {}
+
+    def folder_for(self, policy_path: str) -> Path:
+        # policy_path is shown relative to the root directory (or absolute when outside it).
+        return self.folder if self.folder is not None else (self.rootdir / policy_path).parent / "cassettes"
+
+    def source_for(self, domain: str, policy_path: str) -> DnsSource:
+        folder = self.folder_for(policy_path)
+        key = (domain, folder)
+        if key not in self._sources:
+            path = cassette_path(folder, domain)
+            self._sources[key] = CassetteReplaySource(path, _display(path, self.rootdir))
+        return self._sources[key]
+
+    def describe(self) -> str:
+        return f"cassettes in {self.folder}" if self.folder else "cassettes beside each policy file"
+
+
+def _display(path: Path, rootdir: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(rootdir.resolve()))
+    except ValueError:
+        return str(path)

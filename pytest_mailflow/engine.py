@@ -1,0 +1,50 @@
+"""The engine: gathers evidence once per domain and judges checks. Works without pytest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .dns.base import ResolutionError, SourceFactory
+from .evidence import Evidence
+from .gather import GatherRequest, gather
+from .plan import Check
+from .policy.model import DomainPolicy
+from .rules.base import CheckContext, Finding
+
+
+class Undetermined(Exception):
+    """A check whose evidence could not be determined (timeout, SERVFAIL, missing recording)."""
+
+    def __init__(self, error: ResolutionError, consulted: list[str]) -> None:
+        self.error = error
+        self.consulted = consulted
+        super().__init__(str(error))
+
+
+@dataclass(frozen=True)
+class Result:
+    check: Check
+    finding: Finding
+    consulted: tuple[str, ...]
+
+
+class Engine:
+    def __init__(self, sources: SourceFactory) -> None:
+        self.sources = sources
+        self._evidence: dict[tuple[str, str], Evidence] = {}
+
+    def evidence(self, domain: DomainPolicy) -> Evidence:
+        key = (domain.path, domain.name)
+        if key not in self._evidence:
+            source = self.sources.source_for(domain.name, domain.path)
+            self._evidence[key] = gather(GatherRequest(domain.name, domain.sender_ips), source)
+        return self._evidence[key]
+
+    def run(self, check: Check) -> Result:
+        """Judge one check; raises :class:`Undetermined` when the evidence it needs is unavailable."""
+        view = self.evidence(check.domain).view()
+        try:
+            finding = check.rule.check(view, CheckContext(check.domain.name, check.domain, check.param))
+        except ResolutionError as exc:
+            raise Undetermined(exc, view.consulted_lines()) from None
+        return Result(check, finding, tuple(view.consulted_lines()))

@@ -1,0 +1,44 @@
+"""One exception tree for everything a user can get wrong or that the world can do to us."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MailflowError(Exception):
+    """Base of every error pytest-mailflow reports to a user (never shown with a traceback)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in an input file: ``path:line:col: key.path: message``."""
+
+    path: str
+    line: int
+    column: int
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.column}"
+        return f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
+
+
+class InputFileError(MailflowError):
+    """A policy, cassette, zone or similar input file is unusable; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class PolicyError(InputFileError):
+    """A policy file is invalid."""
+
+
+class CassetteError(InputFileError):
+    """A cassette file is invalid."""
+
+
+class Indeterminate(MailflowError):
+    """The answer needed to judge a rule could not be obtained: the check is an error, not a verdict."""

@@ -1,0 +1,65 @@
+"""Evidence: everything the gatherer learned about one domain, for rules to judge without I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .dns.base import Answer, Question, ResolutionError
+from .spf.evaluate import SpfVerdict
+
+
+class NotGathered(ResolutionError):
+    """A rule asked for something the gatherer did not collect (a bug, reported as an error)."""
+
+
+@dataclass
+class Evidence:
+    domain: str
+    source: str
+    answers: dict[Question, Answer | ResolutionError] = field(default_factory=dict)
+    spf_verdicts: dict[str, SpfVerdict] = field(default_factory=dict)
+
+    def view(self) -> EvidenceView:
+        return EvidenceView(self)
+
+
+class EvidenceView:
+    """Read access for one rule evaluation; remembers which questions the rule consulted."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self.consulted: list[Question] = []
+
+    @property
+    def domain(self) -> str:
+        return self.evidence.domain
+
+    def lookup(self, question: Question) -> Answer:
+        if question not in self.consulted:
+            self.consulted.append(question)
+        result = self.evidence.answers.get(question)
+        if result is None:
+            raise NotGathered(question, "not gathered", "the gatherer did not collect this question")
+        if isinstance(result, ResolutionError):
+            raise result
+        return result
+
+    def ask(self, name: str, rdtype: str) -> Answer:
+        return self.lookup(Question.of(name, rdtype))
+
+    def spf_verdict(self, ip: str) -> SpfVerdict:
+        verdict = self.evidence.spf_verdicts.get(ip)
+        if verdict is None:
+            raise NotGathered(Question.of(self.domain, "TXT"), "not gathered", f"no SPF evaluation for {ip}")
+        return verdict
+
+    def consulted_lines(self) -> list[str]:
+        """Each consulted question with its answer (or error) and where it came from."""
+        lines = []
+        for question in self.consulted:
+            result = self.evidence.answers.get(question)
+            if isinstance(result, Answer):
+                lines.append(result.describe())
+            elif isinstance(result, ResolutionError):
+                lines.append(f"{question} -> {result.cause}  [{result.provenance or self.evidence.source}]")
+        return lines

@@ -1,0 +1,52 @@
+"""Domain names as the project uses them: lower-case A-labels, absolute in DNS questions."""
+
+from __future__ import annotations
+
+import dns.exception
+import dns.name
+
+_IDNA = dns.name.IDNA_2008_Practical
+
+
+class InvalidDomainName(ValueError):
+    """A string that cannot be a host or domain name."""
+
+
+def to_a_label(text: str) -> str:
+    """Normalise a domain name to its lower-case A-label form without the trailing dot.
+
+    Accepts U-labels (``bücher.example``) and A-labels; rejects IP literals, empty labels,
+    labels over 63 octets, names over 253 octets and characters a host name cannot carry.
+    """
+    raw = text.strip()
+    if not raw or raw in {".", ".."}:
+        raise InvalidDomainName("a domain name cannot be empty")
+    if raw.endswith("."):
+        raw = raw[:-1]
+    if raw.replace(".", "").isdigit() or ":" in raw:
+        raise InvalidDomainName(f"'{text}' is an IP address, not a domain name")
+    try:
+        name = dns.name.from_unicode(raw, idna_codec=_IDNA)
+        ascii_text = name.to_text(omit_final_dot=True).lower()
+    except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
+        raise InvalidDomainName(f"'{text}' is not a valid domain name: {exc}") from None
+    labels = ascii_text.split(".")
+    if len(labels) < 2:
+        raise InvalidDomainName(f"'{text}' has a single label; give the full domain name")
+    for label in labels:
+        if not label or any(not (ch.isalnum() or ch in "-_") for ch in label):
+            raise InvalidDomainName(f"'{text}' has a label that is not a host name label: '{label}'")
+        if label.startswith("-") or label.endswith("-"):
+            raise InvalidDomainName(f"'{text}' has a label that starts or ends with '-': '{label}'")
+    return ascii_text
+
+
+def absolute(name: str) -> str:
+    """The lower-case absolute form used in DNS questions (``contoso.example.``)."""
+    lowered = name.strip().lower()
+    return lowered if lowered.endswith(".") else lowered + "."
+
+
+def relative(name: str) -> str:
+    """Strip the trailing dot for display and comparison."""
+    return name.lower().rstrip(".")

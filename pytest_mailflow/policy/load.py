@@ -1,0 +1,223 @@
+"""Loading a policy file: YAML with line numbers, schema, semantic checks, then the typed model.
+
+Every problem is reported as ``path:line:col: key.path: message``; a file with problems yields a
+:class:`PolicyError` listing all of them, and other files are unaffected.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from ..errors import PolicyError, Problem
+from ..hints import did_you_mean
+from ..names import InvalidDomainName, relative, to_a_label
+from ..yamlload import Located, YamlLoadError, load_located
+from .model import DomainPolicy, Expect, MxExpect, MxHost, Policy, SpfExpect
+from .scenarios import CUSTOM, scenarios
+from .validate import problems as schema_problems
+
+SCHEMA_VERSION = 1
+#: A YAML file is a policy when it has a top-level ``mailflow:`` key; other YAML is not ours.
+_MARKER = re.compile(r"^mailflow[ \t]*:", re.MULTILINE)
+
+
+def is_policy_text(text: str) -> bool:
+    return bool(_MARKER.search(text))
+
+
+@functools.cache
+def policy_schema() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("policy.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(policy_schema())
+
+
+def load_policy(path: Path, display: str | None = None) -> Policy:
+    shown = display or str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            [Problem(shown, 1, 1, "", f"the file is not UTF-8 text ({exc.reason}); save it as UTF-8")]
+        ) from None
+    return load_policy_text(text, shown)
+
+
+def load_policy_text(text: str, display: str) -> Policy:
+    try:
+        located = load_located(text, display)
+    except YamlLoadError as exc:
+        raise PolicyError([exc.problem]) from None
+    if not isinstance(located.data, dict):
+        raise PolicyError([located.problem((), "a policy file must be a mapping with 'mailflow: 1' and 'domains'")])
+    found = schema_problems(_validator(), located)
+    if found:
+        raise PolicyError(found)
+    return _Builder(located).build()
+
+
+class _Builder:
+    def __init__(self, located: Located) -> None:
+        self.located = located
+        self.problems: list[Problem] = []
+        self.known_rules = _known_rules()
+
+    def fail(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        self.problems.append(self.located.problem(path, message, key=key))
+
+    def build(self) -> Policy:
+        data = self.located.data
+        defaults: dict[str, Any] = data.get("defaults") or {}
+        self._check_common(("defaults",), defaults)
+        seen: dict[str, str] = {}
+        domains: list[DomainPolicy] = []
+        for written, entry in data["domains"].items():
+            path = ("domains", written)
+            try:
+                name = to_a_label(written)
+            except InvalidDomainName as exc:
+                self.fail(path, str(exc), key=True)
+                continue
+            if name in seen:
+                first = self.located.mark(("domains", seen[name]), key=True)[0]
+                self.fail(path, f"duplicate domain '{name}' (also at line {first})", key=True)
+                continue
+            seen[name] = written
+            entry = entry or {}
+            self._check_common(path, entry)
+            domain = self._domain(name, written, entry, defaults)
+            if domain is not None:
+                domains.append(domain)
+        if self.problems:
+            raise PolicyError(sorted(self.problems, key=lambda p: (p.line, p.column)))
+        return Policy(self.located.path, tuple(sorted(domains, key=lambda d: d.name)), data.get("description", ""))
+
+    def _check_common(self, path: tuple[str | int, ...], entry: dict[str, Any]) -> None:
+        scenario = entry.get("scenario")
+        if scenario is not None and scenario not in scenarios():
+            self.fail(
+                (*path, "scenario"),
+                f"unknown scenario '{scenario}'{did_you_mean(scenario, scenarios())}; "
+                f"known: {', '.join(sorted(scenarios()))}",
+            )
+        for key in ("rules", "skip"):
+            for index, rule_id in enumerate(entry.get(key) or ()):
+                if rule_id not in self.known_rules:
+                    self.fail(
+                        (*path, key, index), f"unknown rule ID '{rule_id}'{did_you_mean(rule_id, self.known_rules)}"
+                    )
+        spf = (entry.get("expect") or {}).get("spf") or {}
+        for key in ("must_pass", "must_fail"):
+            for index, ip in enumerate(spf.get(key) or ()):
+                try:
+                    ipaddress.ip_address(ip)
+                except ValueError:
+                    self.fail((*path, "expect", "spf", key, index), f"'{ip}' is not an IPv4 or IPv6 address")
+        for key in ("include", "forbid_include"):
+            for index, host in enumerate(spf.get(key) or ()):
+                self._check_host((*path, "expect", "spf", key, index), host)
+        mx = (entry.get("expect") or {}).get("mx") or {}
+        for index, host in enumerate(mx.get("hosts") or ()):
+            value = host["host"] if isinstance(host, dict) else host
+            self._check_host((*path, "expect", "mx", "hosts", index), value)
+        if mx.get("null_mx") and mx.get("hosts"):
+            self.fail((*path, "expect", "mx"), "'null_mx: true' (no mail accepted) contradicts a list of MX hosts")
+
+    def _check_host(self, path: tuple[str | int, ...], value: str) -> None:
+        try:
+            to_a_label(value)
+        except InvalidDomainName as exc:
+            self.fail(path, str(exc))
+
+    def _domain(self, name: str, written: str, entry: dict[str, Any], defaults: dict[str, Any]) -> DomainPolicy | None:
+        path = ("domains", written)
+        scenario_name = entry.get("scenario") or defaults.get("scenario") or "baseline"
+        scenario = scenarios().get(scenario_name)
+        if scenario is None:
+            return None  # already reported
+        rules = tuple(entry.get("rules") or ())
+        if scenario_name == CUSTOM and not rules:
+            self.fail(path, "scenario 'custom' needs a 'rules' list naming the rules that apply", key=True)
+            return None
+        if rules and scenario_name != CUSTOM:
+            self.fail(
+                (*path, "rules"),
+                f"'rules' is only for scenario 'custom'; to drop rules from '{scenario_name}' use 'skip'",
+            )
+        merged = _merge(_merge(scenario.expect, defaults.get("expect") or {}), entry.get("expect") or {})
+        lines = self._expect_lines(("defaults", "expect"))
+        lines.update(self._expect_lines((*path, "expect")))
+        return DomainPolicy(
+            name=name,
+            scenario=scenario_name,
+            expect=_expect(merged),
+            path=self.located.path,
+            line=self.located.mark(path, key=True)[0],
+            tenant=entry.get("tenant", defaults.get("tenant")),
+            cloud=entry.get("cloud", defaults.get("cloud", "worldwide")),
+            skip=tuple(dict.fromkeys((*(defaults.get("skip") or ()), *(entry.get("skip") or ())))),
+            rules=rules,
+            expect_lines=lines,
+        )
+
+    def _expect_lines(self, prefix: tuple[str, ...]) -> dict[tuple[str, ...], int]:
+        lines: dict[tuple[str, ...], int] = {}
+        for key_path, (line, _col) in self.located.key_marks.items():
+            if key_path[: len(prefix)] == prefix and len(key_path) > len(prefix):
+                rest = key_path[len(prefix) :]
+                if all(isinstance(part, str) for part in rest):
+                    lines[tuple(str(p) for p in rest)] = line
+        return lines
+
+
+@functools.cache
+def _known_rules() -> frozenset[str]:
+    from ..rules import REGISTRY
+
+    return frozenset(REGISTRY)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _expect(data: dict[str, Any]) -> Expect:
+    mx = data.get("mx") or {}
+    spf = data.get("spf") or {}
+    hosts = None
+    if mx.get("hosts"):
+        hosts = tuple(
+            MxHost(relative(to_a_label(h["host"])), h.get("priority"))
+            if isinstance(h, dict)
+            else MxHost(relative(to_a_label(h)))
+            for h in mx["hosts"]
+        )
+    return Expect(
+        mx=MxExpect(hosts=hosts, null_mx=bool(mx.get("null_mx", False))),
+        spf=SpfExpect(
+            include=tuple(relative(to_a_label(h)) for h in spf.get("include", ())),
+            forbid_include=tuple(relative(to_a_label(h)) for h in spf.get("forbid_include", ())),
+            all=tuple(spf.get("all", ("-all", "~all"))),
+            must_pass=tuple(str(ipaddress.ip_address(ip)) for ip in spf.get("must_pass", ())),
+            must_fail=tuple(str(ipaddress.ip_address(ip)) for ip in spf.get("must_fail", ())),
+        ),
+    )

@@ -1,0 +1,24 @@
+"""The rule registry: one place that knows every rule; docs and the CLI are generated from it."""
+
+from __future__ import annotations
+
+from .base import CheckContext, Finding, Reference, Rule, Severity
+from .mx import RULES as MX_RULES
+from .spf import RULES as SPF_RULES
+
+REGISTRY: dict[str, Rule] = {}
+for _rule in (*MX_RULES, *SPF_RULES):
+    if _rule.id in REGISTRY:
+        raise RuntimeError(f"rule ID {_rule.id} is defined twice")
+    REGISTRY[_rule.id] = _rule
+
+
+def get_rule(rule_id: str) -> Rule:
+    return REGISTRY[rule_id]
+
+
+def all_rules() -> list[Rule]:
+    return [REGISTRY[key] for key in sorted(REGISTRY)]
+
+
+__all__ = ["REGISTRY", "CheckContext", "Finding", "Reference", "Rule", "Severity", "all_rules", "get_rule"]
