@@ -72,7 +72,7 @@ def load_located(text: str, path: str) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "invalid YAML"
+        what = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         raise YamlLoadError(Problem(path, line, col, "", f"YAML syntax error: {what}")) from None
     except yaml.YAMLError as exc:
         raise YamlLoadError(Problem(path, 1, 1, "", f"YAML error: {exc}")) from None

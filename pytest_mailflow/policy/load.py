@@ -83,7 +83,7 @@ class _Builder:
         defaults: dict[str, Any] = data.get("defaults") or {}
         self._check_common(("defaults",), defaults)
         seen: dict[str, str] = {}
-        domains: list[DomainPolicy] = []
+        entries: list[tuple[str, str, dict[str, Any]]] = []
         for written, entry in data["domains"].items():
             path = ("domains", written)
             try:
@@ -96,14 +96,14 @@ class _Builder:
                 self.fail(path, f"duplicate domain '{name}' (also at line {first})", key=True)
                 continue
             seen[name] = written
-            entry = entry or {}
-            self._check_common(path, entry)
-            domain = self._domain(name, written, entry, defaults)
-            if domain is not None:
-                domains.append(domain)
+            self._check_common(path, entry or {})
+            entries.append((name, written, entry or {}))
+        # Build the model only from a file without problems: every value is known to be valid.
+        domains = [] if self.problems else [self._domain(n, w, e, defaults) for n, w, e in entries]
+        built = [d for d in domains if d is not None]
         if self.problems:
             raise PolicyError(sorted(self.problems, key=lambda p: (p.line, p.column)))
-        return Policy(self.located.path, tuple(sorted(domains, key=lambda d: d.name)), data.get("description", ""))
+        return Policy(self.located.path, tuple(sorted(built, key=lambda d: d.name)), data.get("description", ""))
 
     def _check_common(self, path: tuple[str | int, ...], entry: dict[str, Any]) -> None:
         scenario = entry.get("scenario")

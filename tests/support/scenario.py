@@ -15,6 +15,8 @@ PROVIDERS = DATA / "recorded-providers.yaml"
 
 
 def zone_source(zones: dict[str, str], *, providers: bool = True) -> ZoneSource:
+    # Reverse lookups (pyspf's ptr and %{p}) find nothing rather than leaving the test data.
+    zones = {"in-addr.arpa": zone("in-addr.arpa", ""), "ip6.arpa": zone("ip6.arpa", ""), **zones}
     loaded = [load_zone_text(text, origin, f"{origin}.zone") for origin, text in zones.items()]
     fallback = CassetteReplaySource(PROVIDERS, PROVIDERS.name) if providers else None
     return ZoneSource(loaded, fallback)
