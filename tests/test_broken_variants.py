@@ -26,7 +26,7 @@ domains:
 """
 VENDOR = zone(
     "old-provider.example",
-    "spf TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
+    'spf TXT "v=spf1 ip4:198.51.100.0/24 -all"\n'
     + "\n".join(f'n{i} TXT "v=spf1 a:h{i}.old-provider.example -all"\nh{i} A 192.0.2.{i + 1}' for i in range(12)),
 )
 MANY = " ".join(f"include:n{i}.old-provider.example" for i in range(10))
@@ -34,8 +34,12 @@ MANY = " ".join(f"include:n{i}.old-provider.example" for i in range(10))
 VARIANTS = {
     "duplicate SPF": (
         f'{GOOD_MX}\n{GOOD_SPF}\n@ TXT "v=spf1 include:spf.old-provider.example -all"',
-        {"MF-SPF-001", "MF-SPF-008[spf.protection.outlook.com]", "MF-SPF-010[203.0.113.10]",
-         "MF-SPF-011[198.51.100.7]"},
+        {
+            "MF-SPF-001",
+            "MF-SPF-008[spf.protection.outlook.com]",
+            "MF-SPF-010[203.0.113.10]",
+            "MF-SPF-011[198.51.100.7]",
+        },
     ),
     "old provider still included": (
         f'{GOOD_MX}\n@ TXT "v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com '
@@ -56,8 +60,12 @@ VARIANTS = {
     ),
     "syntax error": (
         f'{GOOD_MX}\n@ TXT "v=spf1 ip4:203.0.113.10 inclde:spf.protection.outlook.com -all"',
-        {"MF-SPF-002", "MF-SPF-008[spf.protection.outlook.com]", "MF-SPF-010[203.0.113.10]",
-         "MF-SPF-011[198.51.100.7]"},
+        {
+            "MF-SPF-002",
+            "MF-SPF-008[spf.protection.outlook.com]",
+            "MF-SPF-010[203.0.113.10]",
+            "MF-SPF-011[198.51.100.7]",
+        },
     ),
     "missing on-premises sender": (
         f'{GOOD_MX}\n@ TXT "v=spf1 include:spf.protection.outlook.com -all"',

@@ -61,7 +61,9 @@ def test_node_ids_are_stable_and_readable(pytester: pytest.Pytester, examples: P
 
 
 def test_domains_appear_as_lower_case_a_labels(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".yaml", policy="mailflow: 1\ndomains:\n  Bücher.Example:\n    scenario: custom\n    rules: [MF-MX-001]\n")
+    pytester.makefile(
+        ".yaml", policy="mailflow: 1\ndomains:\n  Bücher.Example:\n    scenario: custom\n    rules: [MF-MX-001]\n"
+    )
     result = pytester.runpytest("--mailflow", "--collect-only", "-q")
     assert "policy.yaml::xn--bcher-kva.example::MF-MX-001" in result.outlines
 
@@ -74,8 +76,14 @@ def test_other_yaml_is_ignored(pytester: pytest.Pytester, examples: Path) -> Non
 
 
 BROKEN = {
-    "typo.yaml": ("mailflow: 1\ndomains:\n  a.example:\n    expekt: {}\n", "typo.yaml:4:5: domains.a.example.expekt: unknown key 'expekt' (did you mean 'expect'?)"),
-    "badtype.yaml": ("mailflow: 1\ndomains:\n  a.example:\n    expect:\n      spf:\n        include: spf.example\n", "badtype.yaml:6:18: domains.a.example.expect.spf.include: expected a list, got a string ('spf.example')"),
+    "typo.yaml": (
+        "mailflow: 1\ndomains:\n  a.example:\n    expekt: {}\n",
+        "typo.yaml:4:5: domains.a.example.expekt: unknown key 'expekt' (did you mean 'expect'?)",
+    ),
+    "badtype.yaml": (
+        "mailflow: 1\ndomains:\n  a.example:\n    expect:\n      spf:\n        include: spf.example\n",
+        "badtype.yaml:6:18: domains.a.example.expect.spf.include: expected a list, got a string ('spf.example')",
+    ),
     "syntax.yaml": ("mailflow: 1\ndomains:\n  a.example: [unclosed\n", "syntax.yaml:4:1: YAML syntax error"),
 }
 
@@ -104,7 +112,9 @@ def test_marker_and_keyword_selection(pytester: pytest.Pytester, examples: Path)
     spf = pytester.runpytest("--mailflow", "examples", "-m", "mailflow(family='spf')", "--collect-only", "-q")
     spf_ids = [line for line in spf.outlines if "::" in line]
     assert spf_ids and all("::MF-SPF-" in i for i in spf_ids)
-    critical = pytester.runpytest("--mailflow", "examples", "-m", "mailflow(severity='critical')", "--collect-only", "-q")
+    critical = pytester.runpytest(
+        "--mailflow", "examples", "-m", "mailflow(severity='critical')", "--collect-only", "-q"
+    )
     assert {line.rsplit("::", 1)[1] for line in critical.outlines if "::" in line} == {"MF-SPF-005"}
     scenario = pytester.runpytest("--mailflow", "examples", "-m", "mailflow(scenario='baseline')", "-q")
     scenario.assert_outcomes(passed=EXAMPLE_ITEMS)
@@ -139,8 +149,10 @@ def test_last_failed_reruns_only_failures(pytester: pytest.Pytester, examples: P
 
 def test_xdist_runs_the_same_items(pytester: pytest.Pytester, examples: Path) -> None:
     pytest.importorskip("xdist")
+    (examples / "typo.yaml").write_text(BROKEN["typo.yaml"][0])
     result = pytester.runpytest_subprocess("--mailflow", "examples", "-n", "2", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=EXAMPLE_ITEMS)
+    result.assert_outcomes(passed=EXAMPLE_ITEMS, errors=1)
+    result.stdout.fnmatch_lines(["*typo.yaml:4:5: domains.a.example.expekt: unknown key 'expekt'*"])
 
 
 def test_xdist_reports_failures_with_their_text(pytester: pytest.Pytester, examples: Path) -> None:
@@ -171,7 +183,10 @@ def test_failure_text_explains_expected_observed_fix(pytester: pytest.Pytester, 
     text = result.stdout.str()
     assert "MF-MX-001 [high] contoso.example: MX records differ from the policy: missing wrong.contoso.example" in text
     assert "expected:  exactly these MX hosts: wrong.contoso.example  [examples/contoso.yaml:6]" in text
-    assert "contoso.example. MX -> 0 contoso-example.mail.protection.outlook.com.  [cassette examples/cassettes/contoso.example.yaml:" in text
+    assert (
+        "contoso.example. MX -> 0 contoso-example.mail.protection.outlook.com.  [cassette examples/cassettes/contoso.example.yaml:"
+        in text
+    )
     assert "fix:" in text and "https://www.rfc-editor.org/rfc/rfc5321#section-5.1" in text
     assert "Traceback" not in text and "def runtest" not in text
 
@@ -181,23 +196,33 @@ def test_missing_cassette_is_an_error_not_a_verdict(pytester: pytest.Pytester, e
     result = pytester.runpytest("--mailflow", "examples", "-k", "fabrikam")
     outcomes = result.parseoutcomes()
     assert outcomes == {"errors": 15, "deselected": EXAMPLE_ITEMS - 15}
-    result.stdout.fnmatch_lines(["*no cassette for this domain*examples/cassettes/fabrikam.example.yaml*--mailflow-record-mode=once*"])
+    result.stdout.fnmatch_lines(
+        ["*no cassette for this domain*examples/cassettes/fabrikam.example.yaml*--mailflow-record-mode=once*"]
+    )
 
 
 def test_unrecorded_question_names_the_nearest_recorded(pytester: pytest.Pytester, examples: Path) -> None:
     cassette = examples / "cassettes" / "old-brand.example.yaml"
     text = cassette.read_text()
-    cassette.write_text(text.replace("  type: MX\n  rcode: NOERROR\n  records:\n  - 0 .\n", "  type: NS\n  rcode: NODATA\n"))
+    cassette.write_text(
+        text.replace("  type: MX\n  rcode: NOERROR\n  records:\n  - 0 .\n", "  type: NS\n  rcode: NODATA\n")
+    )
     result = pytester.runpytest("--mailflow", "examples", "-k", "old-brand and MF-MX-001")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*old-brand.example. MX: this question was not recorded*nearest recorded: old-brand.example. *--mailflow-record-mode=new_episodes*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*old-brand.example. MX: this question was not recorded*nearest recorded: old-brand.example. *--mailflow-record-mode=new_episodes*"
+        ]
+    )
 
 
 def test_cassettes_folder_option(pytester: pytest.Pytester, examples: Path) -> None:
     moved = pytester.path / "elsewhere"
     shutil.move(examples / "cassettes", moved)
     pytester.runpytest("--mailflow", "examples").assert_outcomes(errors=EXAMPLE_ITEMS)
-    pytester.runpytest("--mailflow", "examples", "--mailflow-cassettes", str(moved)).assert_outcomes(passed=EXAMPLE_ITEMS)
+    pytester.runpytest("--mailflow", "examples", "--mailflow-cassettes", str(moved)).assert_outcomes(
+        passed=EXAMPLE_ITEMS
+    )
     pytester.makeini("[pytest]\nmailflow_cassettes = elsewhere\n")
     pytester.runpytest("--mailflow", "examples").assert_outcomes(passed=EXAMPLE_ITEMS)
 

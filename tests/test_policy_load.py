@@ -20,46 +20,81 @@ def errors_of(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("mailflow: 1\ndomains:\n  a.example:\n    expekt: {}\n",
-         "p.yaml:4:5: domains.a.example.expekt: unknown key 'expekt' (did you mean 'expect'?)"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    expect:\n      spf: {includes: [x.example]}\n",
-         "p.yaml:5:13: domains.a.example.expect.spf.includes: unknown key 'includes' (did you mean 'include'?)"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    scenario: baselin\n",
-         "p.yaml:4:15: domains.a.example.scenario: unknown scenario 'baselin' (did you mean 'baseline'?)"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    skip: [MF-SPF-030]\n",
-         "p.yaml:4:12: domains.a.example.skip.0: unknown rule ID 'MF-SPF-030' (did you mean 'MF-SPF-0"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    skip: [spf-003]\n",
-         "p.yaml:4:12: domains.a.example.skip.0: 'spf-003' is not a rule ID (they look like MF-SPF-003)"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    cloud: gcc-hi\n",
-         "p.yaml:4:12: domains.a.example.cloud: 'gcc-hi' is not one of: worldwide, gcc-high, dod, 21vianet "
-         "(did you mean 'gcc-high'?)"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    expect:\n      mx: {hosts: [{host: mx.a.example, priority: high}]}\n",
-         "p.yaml:5:51: domains.a.example.expect.mx.hosts.0.priority: expected an integer, got a string ('high')"),
-        ("mailflow: 2\ndomains:\n  a.example: {}\n",
-         "p.yaml:1:11: mailflow: unsupported policy schema version 2; this pytest-mailflow reads version 1"),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    expekt: {}\n",
+            "p.yaml:4:5: domains.a.example.expekt: unknown key 'expekt' (did you mean 'expect'?)",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    expect:\n      spf: {includes: [x.example]}\n",
+            "p.yaml:5:13: domains.a.example.expect.spf.includes: unknown key 'includes' (did you mean 'include'?)",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    scenario: baselin\n",
+            "p.yaml:4:15: domains.a.example.scenario: unknown scenario 'baselin' (did you mean 'baseline'?)",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    skip: [MF-SPF-030]\n",
+            "p.yaml:4:12: domains.a.example.skip.0: unknown rule ID 'MF-SPF-030' (did you mean 'MF-SPF-0",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    skip: [spf-003]\n",
+            "p.yaml:4:12: domains.a.example.skip.0: 'spf-003' is not a rule ID (they look like MF-SPF-003)",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    cloud: gcc-hi\n",
+            "p.yaml:4:12: domains.a.example.cloud: 'gcc-hi' is not one of: worldwide, gcc-high, dod, 21vianet "
+            "(did you mean 'gcc-high'?)",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    expect:\n      mx: {hosts: [{host: mx.a.example, priority: high}]}\n",
+            "p.yaml:5:51: domains.a.example.expect.mx.hosts.0.priority: expected an integer, got a string ('high')",
+        ),
+        (
+            "mailflow: 2\ndomains:\n  a.example: {}\n",
+            "p.yaml:1:11: mailflow: unsupported policy schema version 2; this pytest-mailflow reads version 1",
+        ),
         ("mailflow: 1\n", "p.yaml:1:1: missing required key 'domains'"),
-        ("mailflow: 1\ndomains:\n  a.example: {}\n  A.Example: {}\n",
-         "p.yaml:4:3: domains.A.Example: duplicate domain 'a.example' (also at line 3)"),
-        ("mailflow: 1\ndomains:\n  a.example: {}\n  a.example: {}\n",
-         "p.yaml:4:3: domains.a.example: duplicate key 'a.example' (first defined at line 3)"),
+        (
+            "mailflow: 1\ndomains:\n  a.example: {}\n  A.Example: {}\n",
+            "p.yaml:4:3: domains.A.Example: duplicate domain 'a.example' (also at line 3)",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example: {}\n  a.example: {}\n",
+            "p.yaml:4:3: domains.a.example: duplicate key 'a.example' (first defined at line 3)",
+        ),
         ("mailflow: 1\ndomains:\n  not_a..domain: {}\n", "p.yaml:3:3: domains.not_a..domain: "),
         ("mailflow: 1\ndomains:\n  192.0.2.1: {}\n", "'192.0.2.1' is an IP address, not a domain name"),
         ("mailflow: 1\ndomains:\n  localhost: {}\n", "'localhost' has a single label"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    expect: {spf: {must_pass: [300.1.1.1]}}\n",
-         "domains.a.example.expect.spf.must_pass.0: '300.1.1.1' is not an IPv4 or IPv6 address"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    scenario: custom\n",
-         "p.yaml:3:3: domains.a.example: scenario 'custom' needs a 'rules' list"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    rules: [MF-MX-001]\n",
-         "'rules' is only for scenario 'custom'; to drop rules from 'baseline' use 'skip'"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    expect: {mx: {null_mx: true, hosts: [mx.a.example]}}\n",
-         "'null_mx: true' (no mail accepted) contradicts a list of MX hosts"),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    expect: {spf: {must_pass: [300.1.1.1]}}\n",
+            "domains.a.example.expect.spf.must_pass.0: '300.1.1.1' is not an IPv4 or IPv6 address",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    scenario: custom\n",
+            "p.yaml:3:3: domains.a.example: scenario 'custom' needs a 'rules' list",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    rules: [MF-MX-001]\n",
+            "'rules' is only for scenario 'custom'; to drop rules from 'baseline' use 'skip'",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    expect: {mx: {null_mx: true, hosts: [mx.a.example]}}\n",
+            "'null_mx: true' (no mail accepted) contradicts a list of MX hosts",
+        ),
         ("mailflow: 1\ndomains: [a.example\n", "p.yaml:3:1: YAML syntax error"),
-        ("mailflow: 1\ndomains: !!python/object:os.system {}\n",
-         "p.yaml:2:10: domains: tag tag:yaml.org,2002:python/object:os.system is not allowed here"),
-        ("mailflow: 1\ndomains:\n  a.example:\n    description: !!python/name:os.system\n",
-         "tag tag:yaml.org,2002:python/name:os.system is not allowed"),
+        (
+            "mailflow: 1\ndomains: !!python/object:os.system {}\n",
+            "p.yaml:2:10: domains: tag tag:yaml.org,2002:python/object:os.system is not allowed here",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    description: !!python/name:os.system\n",
+            "tag tag:yaml.org,2002:python/name:os.system is not allowed",
+        ),
         ("- mailflow: 1\n", "a policy file must be a mapping"),
-        ("mailflow: 1\n---\nmailflow: 1\n", "YAML syntax error: expected a single document in the stream but found another document"),
+        (
+            "mailflow: 1\n---\nmailflow: 1\n",
+            "YAML syntax error: expected a single document in the stream but found another document",
+        ),
     ],
 )
 def test_errors_are_located_and_actionable(text: str, expected: str) -> None:
