@@ -60,8 +60,11 @@ class DomainNode(pytest.Collector):
         for check in plan(self.domain):
             yield CheckItem.from_parent(self, name=check.name, check=check)
 
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.domain.line - 1, self.domain.name
+
+class CouldNotDetermine(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+    """Raised in setup when evidence is missing: pytest reports an error, without a traceback."""
+
+    __module__ = "builtins"  # shown as "CouldNotDetermine: ..." in the short summary, like pytest's own
 
 
 class MailflowViolation(AssertionError):
@@ -97,7 +100,7 @@ class CheckItem(pytest.Item):
             undetermined = error_text(self.check, exc.error, exc.consulted)
         if undetermined is not None:
             # Raised during setup, so pytest reports an error: neither a pass nor a fail.
-            pytest.fail(undetermined, pytrace=False)
+            raise CouldNotDetermine(undetermined, pytrace=False)
         self._failure = None if result.finding.passed else failure_text(result)
 
     def runtest(self) -> None:
@@ -110,4 +113,6 @@ class CheckItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.check.line - 1, f"{self.check.domain.name}::{self.name}"
+        # Used in section headers. pytest rewrites dots to '::' in -v output when this text ends the
+        # node ID, so it must not end with "<domain>::<rule>".
+        return self.path, self.check.line - 1, f"{self.name} ({self.check.domain.name})"

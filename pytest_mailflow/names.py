@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import dns.exception
 import dns.name
 
@@ -23,8 +25,12 @@ def to_a_label(text: str) -> str:
         raise InvalidDomainName("a domain name cannot be empty")
     if raw.endswith("."):
         raw = raw[:-1]
-    if raw.replace(".", "").isdigit() or ":" in raw:
+    if _is_ip(raw):
         raise InvalidDomainName(f"'{text}' is an IP address, not a domain name")
+    if ":" in raw or "/" in raw or "@" in raw:
+        raise InvalidDomainName(
+            f"'{text}' is not a domain name; write the name alone (without 'include:', a scheme, a path or a mailbox)"
+        )
     try:
         name = dns.name.from_unicode(raw, idna_codec=_IDNA)
         ascii_text = name.to_text(omit_final_dot=True).lower()
@@ -39,6 +45,14 @@ def to_a_label(text: str) -> str:
         if label.startswith("-") or label.endswith("-"):
             raise InvalidDomainName(f"'{text}' has a label that starts or ends with '-': '{label}'")
     return ascii_text
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return text.replace(".", "").isdigit()
+    return True
 
 
 def absolute(name: str) -> str:

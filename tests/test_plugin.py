@@ -197,8 +197,9 @@ def test_missing_cassette_is_an_error_not_a_verdict(pytester: pytest.Pytester, e
     outcomes = result.parseoutcomes()
     assert outcomes == {"errors": 15, "deselected": EXAMPLE_ITEMS - 15}
     result.stdout.fnmatch_lines(
-        ["*no cassette for this domain*examples/cassettes/fabrikam.example.yaml*--mailflow-record-mode=once*"]
+        ["*no cassette for this domain (expected examples/cassettes/fabrikam.example.yaml;*docs/cassettes.md*"]
     )
+    result.stdout.fnmatch_lines(["ERROR examples/contoso.yaml::fabrikam.example::MF-MX-001 - CouldNotDetermine*"])
 
 
 def test_unrecorded_question_names_the_nearest_recorded(pytester: pytest.Pytester, examples: Path) -> None:
@@ -211,7 +212,7 @@ def test_unrecorded_question_names_the_nearest_recorded(pytester: pytest.Pyteste
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*old-brand.example. MX: this question was not recorded*nearest recorded: old-brand.example. *--mailflow-record-mode=new_episodes*"
+            "*old-brand.example. MX: this question was not recorded*nearest recorded: old-brand.example. *re-record the cassette*"
         ]
     )
 

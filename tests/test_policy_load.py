@@ -92,6 +92,27 @@ def errors_of(text: str) -> list[str]:
         ),
         ("- mailflow: 1\n", "a policy file must be a mapping"),
         (
+            "mailflow: '1'\ndomains: {a.example: {}}\n",
+            "p.yaml:1:11: mailflow: write the schema version as a number: mailflow: 1",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example: {tenant: contoso.onmicrosoft.com}\n",
+            "is not a tenant name: give the first label",
+        ),
+        ("mailflow: 1\ndomains: {}\n", "p.yaml:2:10: domains: must not be empty"),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    expect: {spf: {include: ['include:spf.example.com']}}\n",
+            "'include:spf.example.com' is not a domain name; write the name alone (without 'include:'",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    expect: {spf: {must_pass: [192.0.2.1], must_fail: [192.0.2.1]}}\n",
+            "192.0.2.1 is listed in both must_pass and must_fail",
+        ),
+        (
+            "mailflow: 1\ndomains:\n  a.example:\n    expect: {mx: {hosts: ['bad..host']}}\n",
+            "domains.a.example.expect.mx.hosts.0: 'bad..host' is not a valid domain name",
+        ),
+        (
             "mailflow: 1\n---\nmailflow: 1\n",
             "YAML syntax error: expected a single document in the stream but found another document",
         ),
@@ -163,6 +184,7 @@ def test_custom_scenario_applies_exactly_its_rules() -> None:
     [
         ("mailflow: 1\ndomains: {}\n", True),
         ("# comment\nmailflow: 1\n", True),
+        ('"mailflow": 1\n', True),
         ("mailflow_cassette: 1\n", False),
         ("jobs:\n  mailflow: 1\n", False),
         ("name: ci\n", False),

@@ -10,6 +10,9 @@ from pytest_mailflow.dns.base import Answer, Question, ResolutionError
 from pytest_mailflow.dns.zone import ZoneSource
 from pytest_mailflow.evidence import NotGathered
 from pytest_mailflow.gather import GatherRequest, gather
+from pytest_mailflow.policy.load import load_policy_text
+from pytest_mailflow.rules import REGISTRY
+from pytest_mailflow.rules.base import CheckContext
 from pytest_mailflow.spf.tree import (
     MAX_DEPTH,
     MAX_TERMS,
@@ -66,6 +69,15 @@ def test_recursive_includes_are_counted(lookups):
     assert root.lookups == lookups
     assert len(list(root.nodes())) == lookups + 1
     assert root.void_lookups == 0
+
+
+@pytest.mark.parametrize(("lookups", "passed"), [(10, True), (11, False)])
+def test_the_lookup_limit_rule_uses_the_recursive_count(lookups, passed):
+    evidence = gather(GatherRequest("a.example"), source(include_chain(lookups)))
+    policy_domain = load_policy_text("mailflow: 1\ndomains:\n  a.example:\n", "p.yaml").domains[0]
+    result = REGISTRY["MF-SPF-003"].check(evidence.view(), CheckContext("a.example", policy_domain))
+    assert result.passed is passed
+    assert f"SPF needs {lookups} DNS-querying terms" in result.summary
 
 
 def test_lookups_are_counted_across_a_wide_and_deep_tree():

@@ -42,8 +42,8 @@ from .records import RecordSyntaxError, normalise
 CASSETTE_VERSION = 1
 #: Resolution failures a cassette can hold; they replay as the same error.
 RECORDABLE_ERRORS = ("TIMEOUT", "SERVFAIL", "REFUSED", "FORMERR", "UNREACHABLE")
-RECORD_HINT = "record it with: pytest --mailflow <policies> --mailflow-record-mode=once"
-ADD_HINT = "add it with: pytest --mailflow <policies> --mailflow-record-mode=new_episodes"
+RECORD_HINT = "record the domain's DNS into that file (format: docs/cassettes.md) or point --mailflow-cassettes at it"
+ADD_HINT = "re-record the cassette so that it holds this answer (docs/cassettes.md)"
 
 
 def _schema() -> dict[str, Any]:
@@ -206,9 +206,10 @@ def write_atomic(path: Path, text: str) -> None:
 class CassetteReplaySource:
     """Answers from one domain's cassette; sends no packet at all."""
 
-    def __init__(self, path: Path, display: str) -> None:
+    def __init__(self, path: Path, display: str, domain: str | None = None) -> None:
         self.path = path
         self.display = display
+        self.domain = domain
         self._cassette: Cassette | None = None
         self._error: CassetteError | None = None
         self._loaded = False
@@ -221,12 +222,26 @@ class CassetteReplaySource:
                     self._cassette = Cassette.load(self.path, self.display)
                 except CassetteError as exc:
                     self._error = exc
+                if self._cassette is not None and self.domain and self._cassette.domain != self.domain:
+                    line = 2
+                    problem = Problem(
+                        self.display,
+                        line,
+                        1,
+                        "domain",
+                        f"this cassette is for '{self._cassette.domain}', not '{self.domain}'",
+                    )
+                    self._error, self._cassette = CassetteError([problem]), None
         return self._cassette
 
     def resolve(self, question: Question) -> Answer:
         cassette = self._load()
         if self._error is not None:
-            raise ResolutionError(question, "the cassette is invalid", str(self._error), f"cassette {self.display}")
+            problems = self._error.problems
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise ResolutionError(
+                question, "the cassette is invalid", f"{problems[0]}{more}", f"cassette {self.display}"
+            )
         if cassette is None:
             raise CassetteMissing(
                 question,
@@ -259,7 +274,7 @@ class CassetteFolderFactory:
         key = (domain, folder)
         if key not in self._sources:
             path = cassette_path(folder, domain)
-            self._sources[key] = CassetteReplaySource(path, _display(path, self.rootdir))
+            self._sources[key] = CassetteReplaySource(path, _display(path, self.rootdir), to_a_label(domain))
         return self._sources[key]
 
     def describe(self) -> str:

@@ -26,7 +26,7 @@ from .validate import problems as schema_problems
 
 SCHEMA_VERSION = 1
 #: A YAML file is a policy when it has a top-level ``mailflow:`` key; other YAML is not ours.
-_MARKER = re.compile(r"^mailflow[ \t]*:", re.MULTILINE)
+_MARKER = re.compile(r"^(?:mailflow|\"mailflow\"|'mailflow')[ \t]*:", re.MULTILINE)
 
 
 def is_policy_text(text: str) -> bool:
@@ -126,6 +126,9 @@ class _Builder:
                     ipaddress.ip_address(ip)
                 except ValueError:
                     self.fail((*path, "expect", "spf", key, index), f"'{ip}' is not an IPv4 or IPv6 address")
+        both = set(spf.get("must_pass") or ()) & set(spf.get("must_fail") or ())
+        for ip in sorted(both):
+            self.fail((*path, "expect", "spf", "must_fail"), f"{ip} is listed in both must_pass and must_fail")
         for key in ("include", "forbid_include"):
             for index, host in enumerate(spf.get(key) or ()):
                 self._check_host((*path, "expect", "spf", key, index), host)

@@ -92,6 +92,8 @@ def _explain(error: ValidationError, located: Located) -> list[Problem]:
         options = [str(o) for o in choices]
         hint = did_you_mean(str(error.instance), options)
         return [located.problem(path, f"'{error.instance}' is not one of: {', '.join(options)}{hint}")]
+    if error.validator == "const" and path == ("mailflow",) and str(error.instance) == "1":
+        return [located.problem(path, "write the schema version as a number: mailflow: 1")]
     if error.validator == "const" and path == ("mailflow",):
         return [
             located.problem(
@@ -101,6 +103,16 @@ def _explain(error: ValidationError, located: Located) -> list[Problem]:
         ]
     if error.validator == "pattern" and "MF-" in str(error.validator_value):
         return [located.problem(path, f"'{error.instance}' is not a rule ID (they look like MF-SPF-003)")]
+    if error.validator == "pattern" and path and path[-1] == "tenant":
+        return [
+            located.problem(
+                path,
+                f"'{error.instance}' is not a tenant name: give the first label of "
+                "<tenant>.onmicrosoft.com, e.g. 'contoso'",
+            )
+        ]
+    if error.validator in {"minItems", "minProperties", "minLength"}:
+        return [located.problem(path, "must not be empty")]
     if error.validator == "uniqueItems":
         return [located.problem(path, "the list has duplicate entries")]
     return [located.problem(path, error.message)]

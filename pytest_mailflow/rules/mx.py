@@ -87,14 +87,20 @@ def check_no_cname_targets(ev: EvidenceView, ctx: CheckContext) -> Finding:
     for record in records:
         if record.is_null:
             continue
+        # Any one answer shows whether the name is an alias: a CNAME applies to every type.
+        errors: list[ResolutionError] = []
         for rdtype in ("A", "AAAA"):
             try:
                 answer = ev.ask(record.exchange, rdtype)
-            except ResolutionError:
+            except ResolutionError as exc:
+                errors.append(exc)
                 continue
             if answer.cname_chain:
                 aliases.append(f"{relative(record.exchange)} is an alias for {relative(answer.cname_chain[-1])}")
-                break
+            break
+        else:
+            if errors:
+                raise errors[0]
     observed = tuple(aliases) or (f"MX: {_show(records)}",)
     if aliases:
         return Finding(False, "MX target is a CNAME: " + "; ".join(aliases), observed)

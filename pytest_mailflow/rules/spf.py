@@ -178,8 +178,11 @@ def check_required_include(ev: EvidenceView, ctx: CheckContext) -> Finding:
     root = _tree(ev)
     assert ctx.param is not None
     if root.status != "ok":
-        return Finding(False, f"include:{ctx.param} is not in effect: there is no single valid SPF record "
-                       "(see MF-SPF-001)", _record_line(root))
+        return Finding(
+            False,
+            f"include:{ctx.param} is not in effect: there is no single valid SPF record (see MF-SPF-001)",
+            _record_line(root),
+        )
     found = includes_in(root)
     if ctx.param in found:
         via = "directly" if found[ctx.param] == root.domain else f"through {found[ctx.param]}"
