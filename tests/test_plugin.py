@@ -195,7 +195,8 @@ def test_missing_cassette_is_an_error_not_a_verdict(pytester: pytest.Pytester, e
     (examples / "cassettes" / "fabrikam.example.yaml").unlink()
     result = pytester.runpytest("--mailflow", "examples", "-k", "fabrikam")
     outcomes = result.parseoutcomes()
-    assert outcomes == {"errors": 15, "deselected": EXAMPLE_ITEMS - 15}
+    assert outcomes["errors"] == 15
+    assert "passed" not in outcomes and "failed" not in outcomes
     result.stdout.fnmatch_lines(
         ["*no cassette for this domain (expected examples/cassettes/fabrikam.example.yaml;*docs/cassettes.md*"]
     )

@@ -215,11 +215,6 @@ def test_mx_002_one_answering_family_is_enough_to_see_an_alias():
     assert finding("MF-MX-002", {}, dns=Servfail(source({"a.example": GOOD}), ("mx1.a.example", "A"))).passed
 
 
-@pytest.mark.xfail(
-    reason="BUG: MF-MX-002 raises on the first unknown target although another target is a known alias "
-    "(MF-MX-003 lets a known failure win)",
-    strict=True,
-)
 def test_mx_002_a_known_alias_wins_over_an_unknown_target():
     zones = {
         "a.example": "@ MX 10 mx.a.example.\n@ MX 20 mail.outside.test.\nmx CNAME host.a.example.\nhost A 192.0.2.1"

@@ -227,25 +227,15 @@ def test_spf_002_leaves_a_missing_or_doubled_record_to_spf_001(body):
     assert "see MF-SPF-001" in result.summary
 
 
-@pytest.mark.xfail(
-    reason="BUG: an include/redirect target without an SPF record is a permerror (RFC 7208 §5.2, §6.1) "
-    "but MF-SPF-002 (and no other rule) reports it",
-    strict=True,
-)
 @pytest.mark.parametrize("record", ["v=spf1 include:text.vendor.test -all", "v=spf1 redirect=text.vendor.test"])
 def test_spf_002_fails_for_an_include_or_redirect_without_spf(record):
     assert not finding("MF-SPF-002", spf(record)).passed
 
 
-@pytest.mark.xfail(
-    reason="BUG: c, r and t macros outside exp are a permerror (RFC 7208 §7.2; pyspf agrees) but parse accepts them",
-    strict=True,
-)
 def test_spf_002_fails_for_an_exp_only_macro_in_a_mechanism():
     assert not finding("MF-SPF-002", spf("v=spf1 exists:%{c}.a.example -all")).passed
 
 
-@pytest.mark.xfail(reason="BUG: MF-SPF-002 passes although an included record could not be read", strict=True)
 def test_spf_002_is_undetermined_when_an_include_is_unresolved():
     with pytest.raises(ResolutionError):
         finding("MF-SPF-002", spf("v=spf1 include:spf.outside.test -all"))
@@ -311,11 +301,6 @@ def test_spf_003_leaves_a_missing_record_to_spf_001():
     assert result.summary == "no single SPF record to count"
 
 
-@pytest.mark.xfail(
-    reason="BUG: an include loop never ends, so check_host() always exceeds 10 lookups (pyspf: permerror), "
-    "but a 'loop' node counts once and MF-SPF-003 passes with 2",
-    strict=True,
-)
 def test_spf_003_fails_for_an_include_loop():
     zones = {
         "a.example": '@ TXT "v=spf1 include:b.example -all"',
@@ -420,16 +405,10 @@ def test_spf_005_detects_plus_all_deep_inside_includes():
     assert any("+all" in line for line in result.details)
 
 
-@pytest.mark.xfail(
-    reason="BUG: 'include=x' is an unknown modifier that evaluation ignores (RFC 7208 §6; pyspf: fail), "
-    "yet the tree follows it as an include",
-    strict=True,
-)
 def test_spf_005_ignores_a_modifier_named_include():
     assert finding("MF-SPF-005", spf("v=spf1 include=open.vendor.test -all")).passed
 
 
-@pytest.mark.xfail(reason="BUG: MF-SPF-005 passes although an included record could not be read", strict=True)
 def test_spf_005_is_undetermined_when_an_include_is_unresolved():
     with pytest.raises(ResolutionError):
         finding("MF-SPF-005", spf("v=spf1 include:spf.outside.test -all"))
@@ -494,17 +473,11 @@ def test_spf_006_leaves_a_missing_record_to_spf_001():
     assert result.summary == "no single SPF record to check"
 
 
-@pytest.mark.xfail(
-    reason="BUG: a redirect to a name without SPF is a permerror (RFC 7208 §6.1), "
-    "but MF-SPF-006 says the record has no 'redirect' and the result is neutral",
-    strict=True,
-)
 def test_spf_006_redirect_to_a_name_without_spf_is_not_described_as_missing_redirect():
     result = finding("MF-SPF-006", spf("v=spf1 redirect=text.vendor.test"))
     assert "without 'all' or 'redirect'" not in result.summary
 
 
-@pytest.mark.xfail(reason="BUG: MF-SPF-006 judges a redirect it could not follow as 'no all'", strict=True)
 def test_spf_006_is_undetermined_when_the_redirect_is_unresolved():
     with pytest.raises(ResolutionError):
         finding("MF-SPF-006", spf("v=spf1 redirect=spf.outside.test"))
@@ -538,7 +511,6 @@ def test_spf_007_fails_for_ptr(record, words):
     assert words in result.summary
 
 
-@pytest.mark.xfail(reason="BUG: MF-SPF-007 passes although an included record could not be read", strict=True)
 def test_spf_007_is_undetermined_when_an_include_is_unresolved():
     with pytest.raises(ResolutionError):
         finding("MF-SPF-007", spf("v=spf1 include:spf.outside.test -all"))
@@ -603,10 +575,6 @@ def test_spf_008_and_009_do_not_apply_without_a_list():
     assert findings("MF-SPF-009", spf("v=spf1 -all")) == {}
 
 
-@pytest.mark.xfail(
-    reason="BUG: the required include may be inside the unresolved branch; MF-SPF-008 fails instead of erroring",
-    strict=True,
-)
 def test_spf_008_is_undetermined_when_an_include_is_unresolved():
     with pytest.raises(ResolutionError):
         finding(
@@ -641,10 +609,6 @@ def test_spf_009_fails_with_the_forbidden_include(record, words):
     assert result.summary == words
 
 
-@pytest.mark.xfail(
-    reason="BUG: the forbidden include may be inside the unresolved branch; MF-SPF-009 passes instead of erroring",
-    strict=True,
-)
 def test_spf_009_is_undetermined_when_an_include_is_unresolved():
     with pytest.raises(ResolutionError):
         finding(

@@ -343,41 +343,27 @@ def test_all_term_is_the_first_all():
     assert parse("v=spf1 mx redirect=b.example").all_term is None
 
 
-# --- disagreements with RFC 7208 (see the report; strict xfail flips when the parser is fixed) ----
+# --- cases where a naive parser (or Python's ipaddress) disagrees with RFC 7208 ----
 
 
-@pytest.mark.xfail(
-    reason="BUG: ipaddress accepts a netmask; RFC 7208 §5.6 ip4-cidr-length is '/' 1-2 digits", strict=True
-)
 def test_ip4_netmask_notation_is_invalid():
     assert parse("v=spf1 ip4:192.0.2.0/255.255.255.0 -all").errors
 
 
-@pytest.mark.xfail(reason="BUG: ipaddress accepts a zone index; not part of RFC 4291 §2.2 text form", strict=True)
 def test_ip6_zone_index_is_invalid():
     assert parse("v=spf1 ip6:2001:db8::1%eth0 -all").errors
 
 
-@pytest.mark.xfail(reason="BUG: a/mx dual-cidr-length accepts a leading zero (RFC 7208 §5.6 ABNF)", strict=True)
 @pytest.mark.parametrize("text", ["v=spf1 a/08 -all", "v=spf1 mx//064 -all", "v=spf1 mx:a.example/01 -all"])
 def test_a_mx_cidr_with_leading_zero_is_invalid(text):
     assert parse(text).errors
 
 
-@pytest.mark.xfail(
-    reason="BUG: _TOPLABEL requires a letter in the hyphenated form; RFC 7208 §7.1 "
-    "toplabel = 1*alphanum '-' *(alphanum / '-') alphanum has none",
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["v=spf1 include:spf.a.a-b -all", "v=spf1 a:mail.a.1-2 -all"])
 def test_hyphenated_toplabels_are_valid(text):
     assert parse(text).errors == ()
 
 
-@pytest.mark.xfail(
-    reason="BUG: the c, r and t macro letters are allowed only in exp text (RFC 7208 §7.2); pyspf gives permerror",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text",
     ["v=spf1 exists:%{c}.a.example -all", "v=spf1 include:%{r}.a.example -all", "v=spf1 redirect=%{t}.a.example"],
@@ -386,10 +372,6 @@ def test_c_r_t_macros_outside_exp_are_invalid(text):
     assert parse(text).errors
 
 
-@pytest.mark.xfail(
-    reason="BUG: rstrip('.') drops every trailing dot; RFC 7208 §7.1 domain-end allows one (pyspf: permerror)",
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["v=spf1 redirect=a.example..", "v=spf1 include:b.example.. -all"])
 def test_two_trailing_dots_are_invalid(text):
     assert parse(text).errors
@@ -399,11 +381,6 @@ def test_c_r_t_macros_inside_exp_are_valid():
     assert parse("v=spf1 -all exp=%{c}.%{r}.%{t}.a.example").errors == ()
 
 
-@pytest.mark.xfail(
-    reason="BUG: 'include=x' is an unknown modifier (RFC 7208 §6, ignored by evaluation) "
-    "but Term.causes_lookup is True for it, so the tree counts and follows it",
-    strict=True,
-)
 @pytest.mark.parametrize("name", ["include", "a", "mx", "ptr", "exists"])
 def test_modifier_named_like_a_mechanism_causes_no_lookup(name):
     (term,) = parse(f"v=spf1 {name}=b.example").terms

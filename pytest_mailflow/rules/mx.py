@@ -84,11 +84,12 @@ def check_expected_mx(ev: EvidenceView, ctx: CheckContext) -> Finding:
 def check_no_cname_targets(ev: EvidenceView, ctx: CheckContext) -> Finding:
     records, _ = _mx_records(ev)
     aliases = []
+    undetermined: ResolutionError | None = None
     for record in records:
         if record.is_null:
             continue
-        # Any one answer shows whether the name is an alias: a CNAME applies to every type.
         errors: list[ResolutionError] = []
+        # Any one answer shows whether the name is an alias: a CNAME applies to every type.
         for rdtype in ("A", "AAAA"):
             try:
                 answer = ev.ask(record.exchange, rdtype)
@@ -99,11 +100,12 @@ def check_no_cname_targets(ev: EvidenceView, ctx: CheckContext) -> Finding:
                 aliases.append(f"{relative(record.exchange)} is an alias for {relative(answer.cname_chain[-1])}")
             break
         else:
-            if errors:
-                raise errors[0]
+            undetermined = undetermined or (errors[0] if errors else None)
     observed = tuple(aliases) or (f"MX: {_show(records)}",)
     if aliases:
         return Finding(False, "MX target is a CNAME: " + "; ".join(aliases), observed)
+    if undetermined is not None:
+        raise undetermined
     return Finding(True, "no MX target is an alias", observed)
 
 

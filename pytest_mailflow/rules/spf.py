@@ -27,6 +27,12 @@ def _tree(ev: EvidenceView) -> SpfNode:
     return root
 
 
+def _require_complete(root: SpfNode) -> None:
+    """No verdict from a partial tree: an unread include could hold what the rule looks for."""
+    if root.errors:
+        raise root.errors[0]
+
+
 def _record_line(root: SpfNode) -> tuple[str, ...]:
     if root.status == "ok" and root.record is not None:
         return (f'SPF record: "{root.record.text}"',)
@@ -60,8 +66,16 @@ def check_syntax(ev: EvidenceView, ctx: CheckContext) -> Finding:
             problems += [f"{where}{error}" for error in node.record.errors]
         elif node.status == "multiple" and node is not root:
             problems.append(f"{where}{len(node.spf_records)} SPF records (permerror)")
+        elif node.status == "none" and node is not root:
+            problems.append(
+                f"{node.domain} is included or redirected to but has no SPF record (permerror, RFC 7208 §5.2, §6.1)"
+            )
+        elif node.status == "loop":
+            problems.append(f"{node.domain} includes itself through the tree (a loop: permerror)")
     if root.status != "ok":
         return Finding(True, "no single SPF record to check (see MF-SPF-001)", _record_line(root))
+    if not problems:
+        _require_complete(root)
     if problems:
         return Finding(
             False,
@@ -74,6 +88,14 @@ def check_syntax(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 def _limit_finding(root: SpfNode, count: int, limit: int, what: str, rfc_text: str) -> Finding:
     tree = tuple(render_tree(root))
+    loops = [node.domain for node in root.nodes() if node.status == "loop"]
+    if loops and what == "DNS-querying terms":
+        return Finding(
+            False,
+            f"SPF includes {loops[0]} in a loop: evaluation can never finish within {limit} lookups ({rfc_text})",
+            _record_line(root),
+            ("lookup tree:", *tree),
+        )
     if count > limit:
         return Finding(
             False,
@@ -132,6 +154,8 @@ def check_no_pass_all(ev: EvidenceView, ctx: CheckContext) -> Finding:
         if term is not None and term.qualifier == "+":
             how = "in the record itself" if node is root else f"in {node.domain}, which the tree includes"
             offenders.append(f"'{term.text}' {how}")
+    if not offenders:
+        _require_complete(root)
     if offenders:
         return Finding(
             False,
@@ -148,7 +172,19 @@ def check_all_qualifier(ev: EvidenceView, ctx: CheckContext) -> Finding:
     if root.status != "ok":
         return Finding(True, "no single SPF record to check", _record_line(root))
     term, owner = _effective_all(root)
+    broken_redirect = next(
+        (v.child for v in owner.visits if v.term.kind == "redirect" and v.child is not None and v.child.status != "ok"),
+        None,
+    )
+    if term is None and broken_redirect is not None and broken_redirect.status in {"none", "multiple", "loop"}:
+        return Finding(
+            False,
+            f"the SPF record redirects to {broken_redirect.domain}, which has no single SPF "
+            "record: a permerror (RFC 7208 §6.1)",
+            _record_line(root),
+        )
     if term is None:
+        _require_complete(root)
         return Finding(
             "?all" in allowed,
             "the SPF record ends without 'all' or 'redirect'; the default "
@@ -169,6 +205,8 @@ def check_all_qualifier(ev: EvidenceView, ctx: CheckContext) -> Finding:
 def check_no_ptr(ev: EvidenceView, ctx: CheckContext) -> Finding:
     root = _tree(ev)
     uses = [f"'{visit.term.text}' in {node.domain}" for _depth, node, visit in root.walk() if visit.term.kind == "ptr"]
+    if not uses:
+        _require_complete(root)
     if uses:
         return Finding(False, "SPF uses the ptr mechanism: " + "; ".join(uses), _record_line(root))
     return Finding(True, "no ptr mechanism in the SPF tree", _record_line(root))
@@ -187,6 +225,7 @@ def check_required_include(ev: EvidenceView, ctx: CheckContext) -> Finding:
     if ctx.param in found:
         via = "directly" if found[ctx.param] == root.domain else f"through {found[ctx.param]}"
         return Finding(True, f"SPF includes {ctx.param} {via}", _record_line(root))
+    _require_complete(root)
     return Finding(False, f"SPF does not include {ctx.param}", _record_line(root), tuple(render_tree(root)))
 
 
@@ -197,6 +236,7 @@ def check_forbidden_include(ev: EvidenceView, ctx: CheckContext) -> Finding:
     if ctx.param in found:
         via = "directly" if found[ctx.param] == root.domain else f"through {found[ctx.param]}"
         return Finding(False, f"SPF still includes {ctx.param} ({via})", _record_line(root), tuple(render_tree(root)))
+    _require_complete(root)
     return Finding(True, f"SPF does not include {ctx.param}", _record_line(root))
 
 

@@ -18,9 +18,8 @@ _VERSION = re.compile(r"^v=spf1(?: |$)", re.IGNORECASE)
 _MODIFIER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _MACRO = re.compile(r"%(?:\{[slodiphcrtv][0-9]*r?[-.+,/_=]*\}|%|_|-)", re.IGNORECASE)
 _MACRO_EXPAND = re.compile(r"%\{[slodiphcrtv][0-9]*r?[-.+,/_=]*\}", re.IGNORECASE)
-_TOPLABEL = re.compile(
-    r"^(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]*[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9])$"
-)
+# toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )  (RFC 7208 §7.1)
+_TOPLABEL = re.compile(r"^(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9])$")
 _CIDR4 = re.compile(r"/(\d{1,2})$")
 _DUAL_CIDR = re.compile(r"^(.*?)(?:/(\d{1,2}))?(?://(\d{1,3}))?$")
 
@@ -46,7 +45,8 @@ class Term:
 
     @property
     def causes_lookup(self) -> bool:
-        return self.kind in LOOKUP_TERMS
+        # An unknown modifier named like a mechanism ("include=x") is ignored by evaluation (§6).
+        return self.kind in LOOKUP_TERMS and (not self.is_modifier or self.kind == "redirect")
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def _parse_modifier(token: str, name: str) -> tuple[Term | None, str | None]:
     kind = name.lower()
     term = Term(token, kind, True, "+", value)
     if kind in {"redirect", "exp"}:
-        error = _check_domain_spec(value, token)
+        error = _check_domain_spec(value, token, explanation=kind == "exp")
         return term, error
     if not _macro_string_ok(value):
         return term, f"'{token}' has an invalid macro (RFC 7208 §7.1)"
@@ -172,6 +172,10 @@ def _parse_mechanism(token: str, qualifier: str, kind: str, rest: str) -> tuple[
 
 
 def _parse_ip(token: str, qualifier: str, kind: str, value: str) -> tuple[Term | None, str | None]:
+    address, _, length = value.partition("/")
+    if "%" in address or (length and not length.isdigit()):
+        # ipaddress accepts zone indexes and netmasks; the SPF grammar has neither (§5.6).
+        return None, f"'{token}': '{value}' is not a valid {kind} network (RFC 7208 §5.6)"
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
@@ -188,6 +192,8 @@ def _check_dual_cidr(text: str, token: str) -> str | None:
     if not match:
         return f"'{token}': invalid CIDR length '{text}' (RFC 7208 §5.6)"
     v4, v6 = match.group(1), match.group(2)
+    if any(n is not None and len(n) > 1 and n.startswith("0") for n in (v4, v6)):
+        return f"'{token}': CIDR length with a leading zero (RFC 7208 §5.6)"
     if v4 is not None and int(v4) > 32:
         return f"'{token}': IPv4 CIDR length over 32"
     if v6 is not None and int(v6) > 128:
@@ -195,16 +201,23 @@ def _check_dual_cidr(text: str, token: str) -> str | None:
     return None
 
 
-def _macro_string_ok(value: str) -> bool:
+_EXPLANATION_ONLY = re.compile(r"%\{[crt]", re.IGNORECASE)
+
+
+def _macro_string_ok(value: str, *, explanation: bool = False) -> bool:
+    if not explanation and _EXPLANATION_ONLY.search(value):
+        return False  # c, r and t are for explanation strings only (§7.2)
     stripped = _MACRO.sub("", value)
     return "%" not in stripped and all(0x21 <= ord(ch) <= 0x7E for ch in stripped)
 
 
-def _check_domain_spec(spec: str | None, token: str) -> str | None:
+def _check_domain_spec(spec: str | None, token: str, *, explanation: bool = False) -> str | None:
     """domain-spec = macro-string domain-end (RFC 7208 §7.1)."""
     if not spec:
         return f"'{token}': missing domain"
-    if not _macro_string_ok(spec):
+    if spec.endswith(".."):
+        return f"'{token}': '{spec}' ends with more than one dot (RFC 7208 §7.1)"
+    if not _macro_string_ok(spec, explanation=explanation):
         return f"'{token}': invalid macro or character in '{spec}' (RFC 7208 §7.1)"
     if _MACRO_EXPAND.search(spec.rsplit(".", 1)[-1] if not spec.endswith(".") else spec[:-1].rsplit(".", 1)[-1]):
         return None  # domain-end is a macro-expand
