@@ -28,6 +28,16 @@ class Result:
     consulted: tuple[str, ...]
 
 
+def _flush(source: object) -> None:
+    """Write what a recording source learned (cassettes are written once a domain is gathered)."""
+    flush = getattr(source, "flush", None)
+    if callable(flush):
+        flush()
+    fallback = getattr(source, "fallback", None)
+    if fallback is not None:
+        _flush(fallback)
+
+
 class Engine:
     def __init__(self, sources: SourceFactory) -> None:
         self.sources = sources
@@ -38,6 +48,7 @@ class Engine:
         if key not in self._evidence:
             source = self.sources.source_for(domain.name, domain.path)
             self._evidence[key] = gather(GatherRequest(domain.name, domain.sender_ips), source)
+            _flush(source)
         return self._evidence[key]
 
     def run(self, check: Check) -> Result:

@@ -42,8 +42,10 @@ from .records import RecordSyntaxError, normalise
 CASSETTE_VERSION = 1
 #: Resolution failures a cassette can hold; they replay as the same error.
 RECORDABLE_ERRORS = ("TIMEOUT", "SERVFAIL", "REFUSED", "FORMERR", "UNREACHABLE")
-RECORD_HINT = "record the domain's DNS into that file (format: docs/cassettes.md) or point --mailflow-cassettes at it"
-ADD_HINT = "re-record the cassette so that it holds this answer (docs/cassettes.md)"
+RECORD_HINT = "record it with --mailflow-record-mode=once (docs/cassettes.md)"
+ADD_HINT = (
+    "re-record the cassette so that it holds this answer: --mailflow-record-mode=new_episodes (docs/cassettes.md)"
+)
 
 
 def _schema() -> dict[str, Any]:
@@ -203,30 +205,54 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-class CassetteReplaySource:
-    """Answers from one domain's cassette; sends no packet at all."""
+RECORD_MODES = ("none", "once", "new_episodes", "all")
 
-    def __init__(self, path: Path, display: str, domain: str | None = None) -> None:
+
+class CassetteSource:
+    """One domain's cassette, replayed and (depending on the record mode) recorded.
+
+    Record modes follow vcrpy: ``none`` replays only (the default: never touches the network);
+    ``once`` records when the file does not exist yet and replays it when it does; ``new_episodes``
+    replays what is recorded and records what is not; ``all`` records everything again.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        display: str,
+        domain: str | None = None,
+        mode: str = "none",
+        upstream: DnsSource | None = None,
+    ) -> None:
+        if mode not in RECORD_MODES:
+            raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}, not '{mode}'")
+        if mode != "none" and upstream is None:
+            raise ValueError(f"record mode '{mode}' needs a live source to record from")
         self.path = path
         self.display = display
         self.domain = domain
+        self.mode = mode
+        self.upstream = upstream
         self._cassette: Cassette | None = None
         self._error: CassetteError | None = None
         self._loaded = False
+        self._existed = False
+        self._recorded: dict[Question, Answer | ResolutionError] = {}
+        self._dirty = False
 
     def _load(self) -> Cassette | None:
         if not self._loaded:
             self._loaded = True
-            if self.path.is_file():
+            self._existed = self.path.is_file()
+            if self._existed and self.mode != "all":
                 try:
                     self._cassette = Cassette.load(self.path, self.display)
                 except CassetteError as exc:
                     self._error = exc
                 if self._cassette is not None and self.domain and self._cassette.domain != self.domain:
-                    line = 2
                     problem = Problem(
                         self.display,
-                        line,
+                        2,
                         1,
                         "domain",
                         f"this cassette is for '{self._cassette.domain}', not '{self.domain}'",
@@ -234,7 +260,34 @@ class CassetteReplaySource:
                     self._error, self._cassette = CassetteError([problem]), None
         return self._cassette
 
+    def _records(self, question: Question) -> bool:
+        """Whether this question goes to the live source (and into the cassette)."""
+        cassette = self._load()
+        if self.mode == "all":
+            return True
+        if self.mode == "once":
+            return not self._existed
+        if self.mode == "new_episodes":
+            return self._error is None and (cassette is None or question not in cassette.entries)
+        return False
+
     def resolve(self, question: Question) -> Answer:
+        if question in self._recorded:
+            known = self._recorded[question]
+            if isinstance(known, ResolutionError):
+                raise known
+            return known
+        if self._records(question):
+            assert self.upstream is not None
+            try:
+                answer = self.upstream.resolve(question)
+            except ResolutionError as exc:
+                self._recorded[question] = exc
+                self._dirty = True
+                raise
+            self._recorded[question] = answer
+            self._dirty = True
+            return answer
         cassette = self._load()
         if self._error is not None:
             problems = self._error.problems
@@ -243,42 +296,68 @@ class CassetteReplaySource:
                 question, "the cassette is invalid", f"{problems[0]}{more}", f"cassette {self.display}"
             )
         if cassette is None:
-            raise CassetteMissing(
-                question,
-                "no cassette for this domain",
-                f"expected {self.display}; {RECORD_HINT}",
-            )
+            raise CassetteMissing(question, "no cassette for this domain", f"expected {self.display}; {RECORD_HINT}")
         return cassette.replay(question, self.display)
 
+    def flush(self) -> bool:
+        """Write what was recorded (atomically); returns whether the file was written."""
+        if not self._dirty:
+            return False
+        combined: dict[Question, Answer | ResolutionError] = {}
+        if self.mode != "all" and self._cassette is not None:
+            for question, recorded in self._cassette.entries.items():
+                if recorded.answer is not None:
+                    combined[question] = recorded.answer
+                elif recorded.error is not None:
+                    combined[question] = ResolutionError(question, recorded.error)
+        combined.update(self._recorded)
+        write_atomic(self.path, dump(self.domain or self.path.stem, combined))
+        self._dirty = False
+        return True
+
     def describe(self) -> str:
-        return f"cassette {self.display}"
+        verb = "cassette" if self.mode == "none" else f"cassette (record mode {self.mode})"
+        return f"{verb} {self.display}"
+
+
+def CassetteReplaySource(path: Path, display: str, domain: str | None = None) -> CassetteSource:
+    """A replay-only cassette source (record mode ``none``)."""
+    return CassetteSource(path, display, domain)
 
 
 class CassetteFolderFactory:
-    """Hands out a replay source per domain: ``<folder>/<domain>.yaml``.
+    """Hands out a cassette source per domain: ``<folder>/<domain>.yaml``.
 
     With no folder configured, the cassettes live in ``cassettes/`` beside each policy file.
     """
 
-    def __init__(self, folder: Path | None, rootdir: Path) -> None:
+    def __init__(
+        self, folder: Path | None, rootdir: Path, mode: str = "none", upstream: DnsSource | None = None
+    ) -> None:
         self.folder = folder
         self.rootdir = rootdir
-        self._sources: dict[tuple[str, Path], DnsSource] = {}
+        self.mode = mode
+        self.upstream = upstream
+        self._sources: dict[Path, CassetteSource] = {}
 
     def folder_for(self, policy_path: str) -> Path:
         # policy_path is shown relative to the root directory (or absolute when outside it).
         return self.folder if self.folder is not None else (self.rootdir / policy_path).parent / "cassettes"
 
-    def source_for(self, domain: str, policy_path: str) -> DnsSource:
-        folder = self.folder_for(policy_path)
-        key = (domain, folder)
-        if key not in self._sources:
-            path = cassette_path(folder, domain)
-            self._sources[key] = CassetteReplaySource(path, _display(path, self.rootdir), to_a_label(domain))
-        return self._sources[key]
+    def path_for(self, domain: str, policy_path: str) -> Path:
+        return cassette_path(self.folder_for(policy_path), domain)
+
+    def source_for(self, domain: str, policy_path: str) -> CassetteSource:
+        path = self.path_for(domain, policy_path)
+        if path not in self._sources:
+            self._sources[path] = CassetteSource(
+                path, _display(path, self.rootdir), to_a_label(domain), self.mode, self.upstream
+            )
+        return self._sources[path]
 
     def describe(self) -> str:
-        return f"cassettes in {self.folder}" if self.folder else "cassettes beside each policy file"
+        where = f"cassettes in {self.folder}" if self.folder else "cassettes beside each policy file"
+        return where if self.mode == "none" else f"{where} (record mode {self.mode})"
 
 
 def _display(path: Path, rootdir: Path) -> str:

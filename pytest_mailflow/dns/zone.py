@@ -1,26 +1,33 @@
-"""Authoritative answers from BIND zone files (through dnspython's zone parser).
+"""Authoritative answers from zone data: BIND master files (dnspython) and octoDNS YAML.
 
 Answers follow RFC 1034 §4.3.2 for the loaded zones: CNAME chasing (also into other loaded zones),
 NXDOMAIN versus NODATA (an empty non-terminal is NODATA), and wildcard synthesis (RFC 4592). Names
-outside every loaded zone go to the fallback source, or are errors that say so.
+outside every loaded zone go to the fallback source, or are errors that say so. Every answer names
+the file and line of the records it came from.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.name
 import dns.node
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.tokenizer
+import dns.transaction
 import dns.zone
+import dns.zonefile
 
 from ..errors import InputFileError, Problem
 from .base import Answer, DnsSource, Question, ResolutionError, Status
 
 MAX_CNAME_CHAIN = 16
+RecordKey = tuple[dns.name.Name, int]
 
 
 @dataclass(frozen=True)
@@ -28,48 +35,141 @@ class LoadedZone:
     origin: dns.name.Name
     zone: dns.zone.Zone
     display: str
+    #: Where each RRset was written: "file:line" (BIND) or octoDNS's own context.
+    where: dict[RecordKey, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def provenance(self, name: dns.name.Name, rdtype: int) -> str:
+        return f"zone {self.where.get((name, rdtype), self.display)}"
+
+
+class _Reader(dns.zonefile.Reader):
+    """dnspython's master-file reader, remembering the line where each record starts."""
+
+    line = 0
+
+    def _rr_line(self) -> None:
+        self.line = self.tok.where()[1]
+        super()._rr_line()
+
+
+class _LineRecorder:
+    """Wraps the zone transaction: every record added is noted with the reader's current line."""
+
+    def __init__(self, txn: dns.transaction.Transaction, display: str, where: dict[RecordKey, str]) -> None:
+        self._txn = txn
+        self._display = display
+        self._where = where
+        self.reader: _Reader | None = None
+
+    def add(self, *args: Any) -> None:
+        if self.reader is not None and len(args) == 3 and isinstance(args[2], dns.rdata.Rdata):
+            self._where.setdefault((args[0], args[2].rdtype), f"{self._display}:{self.reader.line}")
+        self._txn.add(*args)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._txn, attribute)
 
 
 def load_zone_text(text: str, origin: str, display: str) -> LoadedZone:
-    """Parse a zone in BIND master-file format; names are kept absolute."""
+    """Parse a zone in BIND master-file format; names are kept absolute; $INCLUDE is refused."""
+    zone = dns.zone.Zone(dns.name.from_text(origin), dns.rdataclass.IN, relativize=False)
+    where: dict[RecordKey, str] = {}
     try:
-        zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False, filename=display)
+        with zone.writer(True) as txn:
+            recorder = _LineRecorder(txn, display, where)
+            tokenizer = dns.tokenizer.Tokenizer(text, display)
+            reader = _Reader(tokenizer, dns.rdataclass.IN, recorder, allow_include=False)  # type: ignore[arg-type]
+            recorder.reader = reader
+            reader.read()
     except dns.exception.SyntaxError as exc:
         line = _line_of(str(exc))
-        raise InputFileError([Problem(display, line, 1, "", f"zone file syntax error: {exc}")]) from None
+        raise InputFileError(
+            [Problem(display, line, 1, "", f"zone file syntax error: {_message_of(str(exc))}")]
+        ) from None
     except dns.exception.DNSException as exc:
         raise InputFileError([Problem(display, 1, 1, "", f"zone file error: {exc}")]) from None
-    assert zone.origin is not None
-    return LoadedZone(zone.origin, zone, display)
+    return LoadedZone(zone.origin or dns.name.from_text(origin), zone, display, where)
+
+
+def zone_from_records(origin: str, records: list[tuple[str, int, str, list[str], str]], display: str) -> LoadedZone:
+    """Build a zone from (owner, ttl, type, [rdata text], where) tuples (used for octoDNS data)."""
+    zone = dns.zone.Zone(dns.name.from_text(origin), dns.rdataclass.IN, relativize=False)
+    where: dict[RecordKey, str] = {}
+    problems: list[Problem] = []
+    with zone.writer(True) as txn:
+        for owner, ttl, rdtype, values, context in records:
+            name = dns.name.from_text(owner)
+            for value in values:
+                try:
+                    rdata = dns.rdata.from_text(
+                        dns.rdataclass.IN,
+                        dns.rdatatype.from_text(rdtype),
+                        value,
+                        origin=dns.name.root,
+                        relativize=False,
+                    )
+                except (dns.exception.DNSException, ValueError) as exc:
+                    problems.append(Problem(display, 1, 1, owner, f"{rdtype} value {value!r} does not parse: {exc}"))
+                    continue
+                txn.add(name, ttl, rdata)
+                where.setdefault((name, rdata.rdtype), context)
+    if problems:
+        raise InputFileError(problems)
+    return LoadedZone(zone.origin or dns.name.from_text(origin), zone, display, where)
 
 
 def load_zone_file(path: Path, origin: str | None = None, display: str | None = None) -> LoadedZone:
-    """Load a zone file; the origin defaults to the file name without ``.zone``/``.db``."""
+    """Load a BIND zone file; the origin defaults to $ORIGIN or the file name (``<zone>.zone``)."""
     shown = display or str(path)
-    name = origin or path.name.removesuffix(".zone").removesuffix(".db")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputFileError([Problem(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
-    return load_zone_text(text, name, shown)
+    return load_zone_text(text, origin or zone_origin_of(path, text), shown)
+
+
+def zone_origin_of(path: Path, text: str) -> str:
+    for line in text.splitlines():
+        parts = line.split(";", 1)[0].split()
+        if len(parts) >= 2 and parts[0].upper() == "$ORIGIN":
+            return parts[1]
+    name = path.name
+    for suffix in (".zone", ".db"):
+        name = name.removesuffix(suffix)
+    return name.removeprefix("db.")
 
 
 def _line_of(message: str) -> int:
     # dnspython reports "<file>:<line>: <message>"
-    parts = message.split(":")
-    for part in parts[1:3]:
+    for part in message.split(":")[1:3]:
         if part.strip().isdigit():
             return int(part.strip())
     return 1
 
 
+def _message_of(message: str) -> str:
+    parts = message.split(":", 2)
+    return parts[2].strip() if len(parts) == 3 and parts[1].strip().isdigit() else message
+
+
+@dataclass(frozen=True)
+class BrokenZone:
+    """A zone whose file could not be loaded: its names are errors, never NXDOMAIN."""
+
+    origin: dns.name.Name
+    error: InputFileError
+
+
 class ZoneSource:
     """Answers for the names inside the loaded zones; everything else goes to ``fallback``."""
 
-    def __init__(self, zones: list[LoadedZone], fallback: DnsSource | None = None) -> None:
+    def __init__(
+        self, zones: list[LoadedZone], fallback: DnsSource | None = None, broken: list[BrokenZone] | None = None
+    ) -> None:
         # Longest origin first so that a child zone wins over its parent.
         self.zones = sorted(zones, key=lambda z: len(z.origin), reverse=True)
         self.fallback = fallback
+        self.broken = broken or []
 
     def _zone_for(self, name: dns.name.Name) -> LoadedZone | None:
         for loaded in self.zones:
@@ -83,57 +183,68 @@ class ZoneSource:
         chain: list[str] = []
         provenance: list[str] = []
         for _ in range(MAX_CNAME_CHAIN):
+            self._refuse_broken(question, name)
             loaded = self._zone_for(name)
             if loaded is None:
                 return self._fallback(question, name, chain, provenance)
-            provenance.append(f"zone {loaded.display}")
-            node, status = self._find(loaded, name)
+            node, status, owner = self._find(loaded, name)
             if node is None:
+                provenance.append(f"zone {loaded.display}")
                 return Answer(question, status, (), tuple(chain), ", ".join(provenance))
             if rdtype != dns.rdatatype.CNAME:
                 cname = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.CNAME)
                 if cname is not None:
+                    provenance.append(loaded.provenance(owner, dns.rdatatype.CNAME))
                     target = next(iter(cname)).target
                     chain.append(target.to_text().lower())
                     name = target
                     continue
             rdataset = node.get_rdataset(dns.rdataclass.IN, rdtype)
             if rdataset is None:
+                provenance.append(f"zone {loaded.display}")
                 return Answer(question, "NODATA", (), tuple(chain), ", ".join(provenance))
+            provenance.append(loaded.provenance(owner, rdtype))
             records = tuple(sorted(r.to_text(origin=dns.name.root, relativize=False) for r in rdataset))
             return Answer(question, "NOERROR", records, tuple(chain), ", ".join(provenance), rdataset.ttl)
         raise ResolutionError(question, "CNAME chain too long or looping", " -> ".join(chain), "zone files")
 
-    def _find(self, loaded: LoadedZone, name: dns.name.Name) -> tuple[dns.node.Node | None, Status]:
+    def _refuse_broken(self, question: Question, name: dns.name.Name) -> None:
+        for broken in self.broken:
+            if name.is_subdomain(broken.origin) and self._zone_for(name) is None:
+                raise ResolutionError(question, "the zone file for this name is invalid", str(broken.error))
+
+    def _find(self, loaded: LoadedZone, name: dns.name.Name) -> tuple[dns.node.Node | None, Status, dns.name.Name]:
         zone = loaded.zone
         node = zone.get_node(name)
         if node is not None and len(node.rdatasets) > 0:
-            return node, "NOERROR"
+            return node, "NOERROR", name
         # An empty non-terminal (a name with descendants but no records) exists: NODATA.
         if any(other != name and other.is_subdomain(name) for other in zone.nodes):
-            return None, "NODATA"
+            return None, "NODATA", name
         # Wildcard synthesis from the closest encloser (RFC 4592 §4).
         encloser = name.parent()
         while encloser.is_subdomain(loaded.origin):
             exists = zone.get_node(encloser) is not None or any(other.is_subdomain(encloser) for other in zone.nodes)
             if exists:
-                wildcard = zone.get_node(dns.name.Name((b"*", *encloser.labels)))
+                wildcard_name = dns.name.Name((b"*", *encloser.labels))
+                wildcard = zone.get_node(wildcard_name)
                 if wildcard is not None:
-                    return wildcard, "NOERROR"
+                    return wildcard, "NOERROR", wildcard_name
                 break
             if encloser == loaded.origin:
                 break
             encloser = encloser.parent()
-        return None, "NXDOMAIN"
+        return None, "NXDOMAIN", name
 
     def _fallback(self, question: Question, name: dns.name.Name, chain: list[str], provenance: list[str]) -> Answer:
+        asked = Question.of(name.to_text(), question.rdtype)
         if self.fallback is None:
             raise ResolutionError(
-                Question.of(name.to_text(), question.rdtype),
+                asked,
                 "outside the loaded zones and no fallback source is configured",
-                "use --mailflow-fallback=cassette or live",
+                "use --mailflow-fallback=cassette or --mailflow-fallback=live",
             )
-        tail = self.fallback.resolve(Question.of(name.to_text(), question.rdtype))
+        tail = self.fallback.resolve(asked)
         if not chain:
             return tail
         where = ", ".join([*provenance, tail.provenance])

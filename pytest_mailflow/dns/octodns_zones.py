@@ -1,0 +1,127 @@
+"""octoDNS repositories as zone data, read with octoDNS's own YAML provider.
+
+Install the extra: ``pip install 'pytest-mailflow[octodns]'``. Two layouts are understood:
+
+* an octoDNS config file (top-level ``providers`` and ``zones``): every zone whose ``sources`` name a
+  ``YamlProvider`` is read from that provider's directory, with the provider's options
+  (``escaped_semicolons``, ``split_extension``, ...) honoured;
+* a folder of ``<zone>.yaml`` files, read with a ``YamlProvider`` on that folder.
+
+octoDNS validates records while loading (its own escaping such as ``\\;`` in TXT values, multi-value
+records, and the provider-specific types it supports); each record keeps octoDNS's file/line context.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputFileError, Problem
+from .zone import LoadedZone, zone_from_records
+
+YAML_PROVIDERS = {"octodns.provider.yaml.YamlProvider", "octodns.provider.yaml.SplitYamlProvider"}
+
+
+def _octodns() -> Any:
+    try:
+        import octodns.provider.yaml
+        import octodns.record
+        import octodns.yaml
+        import octodns.zone
+    except ImportError:
+        raise InputFileError(
+            [Problem("octoDNS", 1, 1, "", "octoDNS zone files need octoDNS: pip install 'pytest-mailflow[octodns]'")]
+        ) from None
+    return octodns
+
+
+def is_octodns_config(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("providers"), dict) and isinstance(data.get("zones"), dict)
+
+
+def load_config(path: Path, display: str) -> list[LoadedZone]:
+    """Zones of an octoDNS config file whose sources include a YAML provider."""
+    octodns = _octodns()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            config = octodns.yaml.safe_load(handle, enforce_order=False)
+    except Exception as exc:  # octoDNS raises plain YAML and constructor errors
+        raise InputFileError([Problem(display, _line(exc), 1, "", f"octoDNS config does not load: {exc}")]) from None
+    if not is_octodns_config(config):
+        raise InputFileError([Problem(display, 1, 1, "", "not an octoDNS config (needs 'providers' and 'zones')")])
+    enabled = ((config.get("manager") or {}).get("validators") or {}).get("enabled", ("legacy",))
+    _enable_validators(octodns, enabled)
+    providers = {
+        name: options
+        for name, options in config["providers"].items()
+        if isinstance(options, dict) and options.get("class") in YAML_PROVIDERS
+    }
+    loaded: list[LoadedZone] = []
+    for zone_name, zone_config in sorted(config["zones"].items()):
+        sources = (zone_config or {}).get("sources") or []
+        for source in sources:
+            if source in providers:
+                options = dict(providers[source])
+                options.pop("class")
+                directory = _shown(path.parent / str(options.pop("directory", ".")))
+                loaded.append(_populate(zone_name, source, directory, options, display))
+    return loaded
+
+
+def load_directory(directory: Path, display: str) -> list[LoadedZone]:
+    """Every ``<zone>.yaml`` in a folder, read with a YamlProvider on that folder."""
+    zones = sorted(p.name[: -len(".yaml")] for p in directory.glob("*.yaml") if p.name.count(".") >= 2)
+    return [load_zone(directory, zone, display) for zone in zones]
+
+
+def load_zone(directory: Path, zone: str, display: str) -> LoadedZone:
+    """One ``<zone>.yaml`` of a folder."""
+    return _populate(zone if zone.endswith(".") else f"{zone}.", "zones", _shown(directory), {}, display)
+
+
+def _enable_validators(octodns: Any, sets: Any) -> None:
+    # What octoDNS's Manager does before loading; without it octoDNS logs a warning per run.
+    record = octodns.record.Record
+    registry = getattr(record, "validators", None)
+    if registry is not None and not getattr(registry, "configured", True):
+        record.enable_validators(set(sets))
+
+
+def _populate(zone_name: str, source: str, directory: Path, options: dict[str, Any], display: str) -> LoadedZone:
+    octodns = _octodns()
+    options.setdefault("escaped_semicolons", True)  # octoDNS 1.x behaviour, stated so it does not warn
+    _enable_validators(octodns, ("legacy",))
+    try:
+        provider = octodns.provider.yaml.YamlProvider(source, str(directory), **options)
+        zone = octodns.zone.Zone(zone_name if zone_name.endswith(".") else zone_name + ".", [])
+        provider.populate(zone)
+    except Exception as exc:  # octoDNS validation errors carry their own file/line context
+        where = f"{display} ({directory})"
+        raise InputFileError(
+            [Problem(where, _line(exc), 1, zone_name, f"octoDNS could not load the zone: {exc}")]
+        ) from None
+    records = []
+    for record in sorted(zone.records, key=lambda r: (r.fqdn, r._type)):
+        if hasattr(record, "to_rrset"):
+            rrset = record.to_rrset()
+            owner, ttl, rdtype, values = rrset.name, rrset.ttl, rrset._type, rrset.rdatas
+        else:  # octoDNS before 1.16
+            owner, ttl, rdtype, values = record.rrs
+        context = str(getattr(record, "context", "") or f"{directory}/{zone_name}yaml")
+        records.append((owner, ttl, rdtype, list(values), context))
+    return zone_from_records(zone.name, records, f"{display}:{zone_name}")
+
+
+def _line(exc: Exception) -> int:
+    mark = getattr(exc, "problem_mark", None) or getattr(getattr(exc, "context", None), "line", None)
+    if mark is not None and hasattr(mark, "line"):
+        return int(mark.line) + 1
+    return 1
+
+
+def _shown(directory: Path) -> Path:
+    # octoDNS puts the directory it was given into every record's context: keep it short.
+    try:
+        return directory.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return directory.resolve()

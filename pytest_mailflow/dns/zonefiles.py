@@ -1,0 +1,120 @@
+"""Finding and loading the zone data of a DNS-as-code repository (``--mailflow-zones``).
+
+A path may be a BIND zone file (``<zone>.zone``, ``<zone>.db``, ``db.<zone>``, or any file with an
+``$ORIGIN``), an octoDNS config file, an octoDNS ``<zone>.yaml``, or a folder of any of these. A file
+that does not load is reported with its path and line; the other files still load, and names under
+the broken zone become errors instead of silently falling through to another source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dns.exception
+import dns.name
+
+from ..errors import InputFileError, Problem
+from . import octodns_zones
+from .zone import BrokenZone, LoadedZone, load_zone_file, zone_origin_of
+
+BIND_SUFFIXES = (".zone", ".db")
+
+
+@dataclass
+class ZoneSet:
+    zones: list[LoadedZone] = field(default_factory=list)
+    broken: list[BrokenZone] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add_error(self, origin: str, error: InputFileError) -> None:
+        self.problems.extend(error.problems)
+        with contextlib.suppress(dns.exception.DNSException):  # a name that is not a domain: nothing to shadow
+            self.broken.append(BrokenZone(dns.name.from_text(origin), error))
+
+
+def _display(path: Path, rootdir: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, rootdir)).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def load_zone_paths(paths: list[Path], rootdir: Path) -> ZoneSet:
+    found = ZoneSet()
+    for path in paths:
+        if path.is_dir():
+            _load_folder(path, rootdir, found)
+        elif path.is_file():
+            _load_file(path, rootdir, found)
+        else:
+            found.problems.append(Problem(str(path), 1, 1, "", "no such file or folder (from --mailflow-zones)"))
+    return found
+
+
+def _is_bind(path: Path) -> bool:
+    return path.suffix in BIND_SUFFIXES or path.name.startswith("db.")
+
+
+def _load_folder(folder: Path, rootdir: Path, found: ZoneSet) -> None:
+    configs: list[Path] = []
+    zone_yaml: list[Path] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in {".yaml", ".yml"}:
+            (configs if _is_octodns_config(path) else zone_yaml).append(path)
+        elif path.is_file() and _is_bind(path):
+            _load_file(path, rootdir, found)
+    for config in configs:
+        _load_file(config, rootdir, found)
+    if not configs and zone_yaml:
+        display = _display(folder, rootdir)
+        for path in zone_yaml:
+            if path.name.count(".") >= 2:
+                _load_octodns_zone(path, display, found)
+
+
+def _load_file(path: Path, rootdir: Path, found: ZoneSet) -> None:
+    display = _display(path, rootdir)
+    if path.suffix in {".yaml", ".yml"}:
+        if _is_octodns_config(path):
+            try:
+                found.zones.extend(octodns_zones.load_config(path, display))
+            except InputFileError as exc:
+                found.problems.extend(exc.problems)
+        else:
+            _load_octodns_zone(path, display, found)
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        found.add_error(path.stem, InputFileError([Problem(display, 1, 1, "", f"not UTF-8 text ({exc.reason})")]))
+        return
+    origin = zone_origin_of(path, text)
+    try:
+        found.zones.append(load_zone_file(path, origin, display))
+    except InputFileError as exc:
+        found.add_error(origin, exc)
+
+
+def _load_octodns_zone(path: Path, display: str, found: ZoneSet) -> None:
+    zone = path.name[: -len(path.suffix)]
+    try:
+        found.zones.append(octodns_zones.load_zone(path.parent, zone, display))
+    except InputFileError as exc:
+        found.add_error(zone, exc)
+
+
+_TOP_KEY = re.compile(r"^(providers|zones)[ \t]*:", re.MULTILINE)
+
+
+def _is_octodns_config(path: Path) -> bool:
+    # A textual look, since octoDNS configs may use tags (!include) that a plain YAML parser refuses.
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            head = handle.read(1 << 20)
+    except OSError:
+        return False
+    return {m.group(1) for m in _TOP_KEY.finditer(head)} == {"providers", "zones"}
