@@ -84,12 +84,15 @@ class LiveSource:
         rdtype = dns.rdatatype.from_text(question.rdtype)
         name = dns.name.from_text(question.name)
         chain: list[str] = []
+        seen = {name}
         for _ in range(MAX_CNAME_CHAIN):
             response, where = self._exchange(question, name, rdtype)
+            final = self._follow(response, name, rdtype, chain, seen)
+            if final is None:
+                # A recursive resolver answers SERVFAIL for a CNAME loop; so do we.
+                raise ResolutionError(question, "SERVFAIL", "CNAME loop: " + " -> ".join(chain), where)
             if response.rcode() == dns.rcode.NXDOMAIN:
-                self._follow(response, name, rdtype, chain)  # NXDOMAIN may end a CNAME chain
                 return Answer(question, "NXDOMAIN", (), tuple(chain), where)
-            final = self._follow(response, name, rdtype, chain)
             rrset = response.get_rrset(response.answer, final, dns.rdataclass.IN, rdtype)
             if rrset is not None:
                 records = tuple(sorted(r.to_text(origin=dns.name.root, relativize=False) for r in rrset))
@@ -98,23 +101,26 @@ class LiveSource:
                 name = final  # the server stopped at an alias it is not authoritative for: ask for the target
                 continue
             return Answer(question, "NODATA", (), tuple(chain), where)
-        raise ResolutionError(question, "FORMERR", "CNAME chain too long or looping: " + " -> ".join(chain))
+        raise ResolutionError(question, "SERVFAIL", "CNAME chain too long: " + " -> ".join(chain))
 
     @staticmethod
     def _follow(
-        response: dns.message.Message, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, chain: list[str]
-    ) -> dns.name.Name:
-        """Walk the CNAMEs in the answer section from ``name``; returns the last name reached."""
+        response: dns.message.Message,
+        name: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        chain: list[str],
+        seen: set[dns.name.Name],
+    ) -> dns.name.Name | None:
+        """Walk the CNAMEs in the answer section from ``name``: the last name reached, or None on a loop."""
         current = name
-        seen = {name}
-        while rdtype != dns.rdatatype.CNAME:
+        while rdtype != dns.rdatatype.CNAME and len(chain) <= MAX_CNAME_CHAIN:
             cname = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.CNAME)
             if cname is None:
                 break
             target = next(iter(cname)).target
             chain.append(target.to_text().lower())
-            if target in seen or len(chain) > MAX_CNAME_CHAIN:
-                break
+            if target in seen:
+                return None
             seen.add(target)
             current = target
         return current

@@ -13,12 +13,14 @@ records, and the provider-specific types it supports); each record keeps octoDNS
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputFileError, Problem
 from .zone import LoadedZone, zone_from_records
 
+_CONTEXT = re.compile(r"(\S+\.ya?ml), line (\d+), column (\d+)")
 YAML_PROVIDERS = {"octodns.provider.yaml.YamlProvider", "octodns.provider.yaml.SplitYamlProvider"}
 
 
@@ -39,8 +41,9 @@ def is_octodns_config(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("providers"), dict) and isinstance(data.get("zones"), dict)
 
 
-def load_config(path: Path, display: str) -> list[LoadedZone]:
-    """Zones of an octoDNS config file whose sources include a YAML provider."""
+def load_config(path: Path, display: str) -> list[tuple[str, LoadedZone | InputFileError]]:
+    """Zones of an octoDNS config file whose sources include a YAML provider; a zone that does not
+    load is returned as its error, so the other zones still load."""
     octodns = _octodns()
     try:
         with path.open(encoding="utf-8") as handle:
@@ -56,15 +59,18 @@ def load_config(path: Path, display: str) -> list[LoadedZone]:
         for name, options in config["providers"].items()
         if isinstance(options, dict) and options.get("class") in YAML_PROVIDERS
     }
-    loaded: list[LoadedZone] = []
+    loaded: list[tuple[str, LoadedZone | InputFileError]] = []
     for zone_name, zone_config in sorted(config["zones"].items()):
         sources = (zone_config or {}).get("sources") or []
         for source in sources:
             if source in providers:
                 options = dict(providers[source])
                 options.pop("class")
-                directory = _shown(path.parent / str(options.pop("directory", ".")))
-                loaded.append(_populate(zone_name, source, directory, options, display))
+                directory = _shown(_directory(path, str(options.pop("directory", "."))))
+                try:
+                    loaded.append((zone_name, _populate(zone_name, source, directory, options, display)))
+                except InputFileError as exc:
+                    loaded.append((zone_name, exc))
     return loaded
 
 
@@ -96,10 +102,15 @@ def _populate(zone_name: str, source: str, directory: Path, options: dict[str, A
         zone = octodns.zone.Zone(zone_name if zone_name.endswith(".") else zone_name + ".", [])
         provider.populate(zone)
     except Exception as exc:  # octoDNS validation errors carry their own file/line context
-        where = f"{display} ({directory})"
-        raise InputFileError(
-            [Problem(where, _line(exc), 1, zone_name, f"octoDNS could not load the zone: {exc}")]
-        ) from None
+        # octoDNS names the file and line of the offending record in its message: point there.
+        located = _CONTEXT.search(str(exc))
+        if located:
+            where, line, column = located.group(1), int(located.group(2)), int(located.group(3))
+        else:
+            where, line, column = f"{display} ({directory})", _line(exc), 1
+        message = " ".join(str(exc).split())
+        problem = Problem(where, line, column, zone_name, f"octoDNS could not load the zone: {message}")
+        raise InputFileError([problem]) from None
     records = []
     for record in sorted(zone.records, key=lambda r: (r.fqdn, r._type)):
         if hasattr(record, "to_rrset"):
@@ -117,6 +128,18 @@ def _line(exc: Exception) -> int:
     if mark is not None and hasattr(mark, "line"):
         return int(mark.line) + 1
     return 1
+
+
+def _directory(config: Path, directory: str) -> Path:
+    """octoDNS resolves a provider's directory against the folder it is run from (the repository
+    root, usually the config file's parent or grandparent); try those in turn."""
+    given = Path(directory)
+    if given.is_absolute():
+        return given
+    for base in (Path.cwd(), config.parent, config.parent.parent):
+        if (base / given).is_dir():
+            return base / given
+    return config.parent / given
 
 
 def _shown(directory: Path) -> Path:

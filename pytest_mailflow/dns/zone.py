@@ -46,10 +46,13 @@ class _Reader(dns.zonefile.Reader):
     """dnspython's master-file reader, remembering the line where each record starts."""
 
     line = 0
+    in_record = False
 
     def _rr_line(self) -> None:
         self.line = self.tok.where()[1]
+        self.in_record = True  # stays True if the record fails to parse
         super()._rr_line()
+        self.in_record = False
 
 
 class _LineRecorder:
@@ -74,6 +77,7 @@ def load_zone_text(text: str, origin: str, display: str) -> LoadedZone:
     """Parse a zone in BIND master-file format; names are kept absolute; $INCLUDE is refused."""
     zone = dns.zone.Zone(dns.name.from_text(origin), dns.rdataclass.IN, relativize=False)
     where: dict[RecordKey, str] = {}
+    reader: _Reader | None = None
     try:
         with zone.writer(True) as txn:
             recorder = _LineRecorder(txn, display, where)
@@ -83,6 +87,8 @@ def load_zone_text(text: str, origin: str, display: str) -> LoadedZone:
             reader.read()
     except dns.exception.SyntaxError as exc:
         line = _line_of(str(exc))
+        if reader is not None and reader.in_record:
+            line = reader.line  # where the broken record starts (the tokenizer may be past its end)
         raise InputFileError(
             [Problem(display, line, 1, "", f"zone file syntax error: {_message_of(str(exc))}")]
         ) from None
@@ -211,7 +217,8 @@ class ZoneSource:
     def _refuse_broken(self, question: Question, name: dns.name.Name) -> None:
         for broken in self.broken:
             if name.is_subdomain(broken.origin) and self._zone_for(name) is None:
-                raise ResolutionError(question, "the zone file for this name is invalid", str(broken.error))
+                where = f"zone {broken.error.problems[0].path}" if broken.error.problems else ""
+                raise ResolutionError(question, "the zone file for this name is invalid", str(broken.error), where)
 
     def _find(self, loaded: LoadedZone, name: dns.name.Name) -> tuple[dns.node.Node | None, Status, dns.name.Name]:
         zone = loaded.zone

@@ -81,7 +81,11 @@ def _load_file(path: Path, rootdir: Path, found: ZoneSet) -> None:
     if path.suffix in {".yaml", ".yml"}:
         if _is_octodns_config(path):
             try:
-                found.zones.extend(octodns_zones.load_config(path, display))
+                for zone_name, result in octodns_zones.load_config(path, display):
+                    if isinstance(result, InputFileError):
+                        found.add_error(zone_name, result)
+                    else:
+                        found.zones.append(result)
             except InputFileError as exc:
                 found.problems.extend(exc.problems)
         else:

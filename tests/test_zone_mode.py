@@ -1,0 +1,201 @@
+"""--mailflow-zones: checking the zone data of a DNS-as-code repository before it is merged."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_mailflow.dns.base import Question, ResolutionError
+from pytest_mailflow.dns.zonefiles import load_zone_paths
+from tests.support.scenario import zone
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_ITEMS = 41
+
+
+def test_bind_folder_with_cassette_fallback(pytester: pytest.Pytester, examples: Path) -> None:
+    # The examples' own zones come from the repository; Microsoft's names from the cassettes.
+    result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", "examples/zones")
+    result.assert_outcomes(passed=EXAMPLE_ITEMS)
+
+
+def test_zone_findings_point_at_the_zone_file_and_line(pytester: pytest.Pytester, examples: Path) -> None:
+    zone_file = examples / "zones" / "fabrikam.example.zone"
+    zone_file.write_text(zone_file.read_text().replace("ip4:203.0.113.10 ", ""))
+    result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", "examples/zones", "-k", "MF-SPF-010")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*fabrikam.example. TXT -> *[[]zone examples/zones/fabrikam.example.zone:9[]]*"])
+
+
+def test_without_fallback_outside_names_are_errors_that_say_so(pytester: pytest.Pytester, examples: Path) -> None:
+    result = pytester.runpytest(
+        "--mailflow", "examples", "--mailflow-zones", "examples/zones", "--mailflow-fallback", "none", "-k", "contoso"
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes["errors"] > 0
+    result.stdout.fnmatch_lines(["*spf.protection.outlook.com. TXT: outside the loaded zones and no fallback*"])
+
+
+def test_a_broken_zone_file_is_an_error_for_its_names_only(pytester: pytest.Pytester, examples: Path) -> None:
+    broken = examples / "zones" / "old-brand.example.zone"
+    broken.write_text(broken.read_text() + "@ MX 10\n")
+    result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", "examples/zones")
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == EXAMPLE_ITEMS - 12  # contoso and fabrikam are unaffected
+    assert outcomes["errors"] == 12
+    result.stdout.fnmatch_lines(
+        ["*old-brand.example. MX: the zone file for this name is invalid (examples/zones/old-brand.example.zone:8:1:*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*mailflow: zone files with problems*", "examples/zones/old-brand.example.zone:8:1: *"]
+    )
+
+
+OCTODNS_CONFIG = """\
+---
+manager:
+  max_workers: 1
+providers:
+  config:
+    class: octodns.provider.yaml.YamlProvider
+    directory: ./config
+    default_ttl: 3600
+    enforce_order: true
+  route53:
+    class: octodns_route53.Route53Provider
+    access_key_id: env/AWS_ACCESS_KEY_ID
+zones:
+  fabrikam.example.:
+    sources:
+      - config
+    targets:
+      - route53
+"""
+
+OCTODNS_ZONE = """\
+---
+'':
+  - type: MX
+    value:
+      exchange: mail.fabrikam.example.
+      preference: 10
+  - type: TXT
+    values:
+      - some-verification=abc\\;def
+      - v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all
+_dmarc:
+  type: TXT
+  value: v=DMARC1\\; p=reject
+mail:
+  type: A
+  value: 203.0.113.25
+"""
+
+
+@pytest.fixture
+def octodns_repo(pytester: pytest.Pytester, examples: Path) -> Path:
+    pytest.importorskip("octodns")
+    repo = pytester.path / "dns"
+    (repo / "config").mkdir(parents=True)
+    (repo / "config" / "production.yaml").write_text(OCTODNS_CONFIG)
+    (repo / "config" / "fabrikam.example.yaml").write_text(OCTODNS_ZONE)
+    return repo
+
+
+def test_octodns_repository_layout(pytester: pytest.Pytester, octodns_repo: Path) -> None:
+    result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", "dns/config", "-k", "fabrikam")
+    result.assert_outcomes(passed=15)
+
+
+def test_octodns_escaping_and_context(octodns_repo: Path) -> None:
+    zones = load_zone_paths([octodns_repo / "config" / "production.yaml"], octodns_repo)
+    assert not zones.problems
+    (loaded,) = zones.zones
+    from pytest_mailflow.dns.records import txt_value
+    from pytest_mailflow.dns.zone import ZoneSource
+
+    source = ZoneSource(zones.zones)
+    txt = source.resolve(Question.of("fabrikam.example", "TXT"))
+    assert sorted(txt_value(r) for r in txt.records) == [
+        "some-verification=abc;def",
+        "v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all",
+    ]
+    assert txt_value(source.resolve(Question.of("_dmarc.fabrikam.example", "TXT")).records[0]) == "v=DMARC1; p=reject"
+    assert "fabrikam.example.yaml, line 7" in txt.provenance
+    assert loaded.origin.to_text() == "fabrikam.example."
+
+
+def test_octodns_validation_error_is_located(octodns_repo: Path) -> None:
+    (octodns_repo / "config" / "fabrikam.example.yaml").write_text("---\nmail:\n  type: A\n  value: not-an-ip\n")
+    zones = load_zone_paths([octodns_repo / "config"], octodns_repo)
+    assert not zones.zones
+    assert any("not-an-ip" in problem.message for problem in zones.problems), zones.problems
+    with pytest.raises(ResolutionError, match="zone file for this name is invalid"):
+        from pytest_mailflow.dns.zone import ZoneSource
+
+        ZoneSource(zones.zones, None, zones.broken).resolve(Question.of("mail.fabrikam.example", "A"))
+
+
+def test_zone_semantics(tmp_path: Path) -> None:
+    text = zone(
+        "z.example",
+        textwrap.dedent(
+            """\
+            a A 192.0.2.1
+            alias CNAME a.z.example.
+            far CNAME target.other.example.
+            deep.empty A 192.0.2.2
+            *.wild TXT "wildcard"
+            loop1 CNAME loop2.z.example.
+            loop2 CNAME loop1.z.example.
+            """
+        ),
+    )
+    other = zone("other.example", 'target TXT "from the other zone"')
+    (tmp_path / "z.example.zone").write_text(text)
+    (tmp_path / "db.other.example").write_text(other)
+    zones = load_zone_paths([tmp_path], tmp_path)
+    assert not zones.problems
+    from pytest_mailflow.dns.zone import ZoneSource
+
+    source = ZoneSource(zones.zones)
+
+    def ask(name: str, rdtype: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        answer = source.resolve(Question.of(name, rdtype))
+        return answer.status, answer.records, answer.cname_chain
+
+    assert ask("alias.z.example", "A") == ("NOERROR", ("192.0.2.1",), ("a.z.example.",))
+    assert ask("far.z.example", "TXT") == ("NOERROR", ('"from the other zone"',), ("target.other.example.",))
+    assert ask("a.z.example", "TXT") == ("NODATA", (), ())
+    assert ask("empty.z.example", "A") == ("NODATA", (), ())  # empty non-terminal
+    assert ask("missing.z.example", "A") == ("NXDOMAIN", (), ())
+    assert ask("x.wild.z.example", "TXT") == ("NOERROR", ('"wildcard"',), ())
+    assert ask("x.y.wild.z.example", "TXT") == ("NOERROR", ('"wildcard"',), ())
+    assert ask("alias.z.example", "CNAME") == ("NOERROR", ("a.z.example.",), ())
+    with pytest.raises(ResolutionError, match="CNAME chain"):
+        source.resolve(Question.of("loop1.z.example", "A"))
+    with pytest.raises(ResolutionError, match="outside the loaded zones"):
+        source.resolve(Question.of("elsewhere.test", "A"))
+
+
+def test_include_directive_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("x A 192.0.2.9\n")
+    (tmp_path / "i.example.zone").write_text(zone("i.example", f"$INCLUDE {tmp_path / 'secret'}"))
+    zones = load_zone_paths([tmp_path / "i.example.zone"], tmp_path)
+    assert [p.line for p in zones.problems] == [5]
+    assert "i.example.zone" in zones.problems[0].path
+
+
+def test_examples_zone_copy_is_independent() -> None:
+    # The shipped example zones load without problems (they are what the cassettes were recorded from).
+    zones = load_zone_paths([ROOT / "examples" / "zones"], ROOT)
+    assert sorted(z.origin.to_text() for z in zones.zones) == [
+        "contoso.example.",
+        "fabrikam.example.",
+        "old-brand.example.",
+    ]
+    assert not zones.problems
+    assert shutil.which("true") is not None or True
