@@ -27,7 +27,7 @@ def to_a_label(text: str) -> str:
         raw = raw[:-1]
     if _is_ip(raw):
         raise InvalidDomainName(f"'{text}' is an IP address, not a domain name")
-    if ":" in raw or "/" in raw or "@" in raw:
+    if any(ch in raw for ch in ":/@\\"):
         raise InvalidDomainName(
             f"'{text}' is not a domain name; write the name alone (without 'include:', a scheme, a path or a mailbox)"
         )

@@ -60,6 +60,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
     )
     option(
+        "mailflow-cassette-ttl",
+        "string",
+        "keep or drop (default) TTLs when recording cassettes.",
+        choices=("keep", "drop"),
+        default=None,
+    )
+    option(
         "mailflow-cassettes",
         "string",
         "folder of recorded DNS cassettes (default: 'cassettes/' beside each policy).",
@@ -119,6 +126,7 @@ def _settings(config: pytest.Config) -> SourceSettings:
         settings = SourceSettings(
             source=_value(config, "mailflow-source", "cassette"),
             record_mode=_value(config, "mailflow-record-mode", "none"),
+            keep_ttl=_value(config, "mailflow-cassette-ttl", "drop") == "keep",
             cassettes=((base_cli if cassettes_cli else config.rootpath) / cassettes) if cassettes else None,
             nameservers=tuple(parse_server(s) for s in _value(config, "mailflow-nameserver", [])),
             timeout=float(_value(config, "mailflow-timeout", 3.0)),

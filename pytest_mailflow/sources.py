@@ -23,6 +23,7 @@ FALLBACKS = ("cassette", "live", "none")
 class SourceSettings:
     source: str = "cassette"
     record_mode: str = "none"
+    keep_ttl: bool = False
     cassettes: Path | None = None
     nameservers: tuple[Server, ...] = ()
     timeout: float = 3.0
@@ -103,7 +104,7 @@ def build_sources(settings: SourceSettings, rootdir: Path) -> CassetteFolderFact
     if settings.source == "live" and not settings.zones:
         return LiveFactory(live_source(settings))
     upstream = live_source(settings) if settings.recording or settings.source == "live" else None
-    cassettes = CassetteFolderFactory(settings.cassettes, rootdir, settings.record_mode, upstream)
+    cassettes = CassetteFolderFactory(settings.cassettes, rootdir, settings.record_mode, upstream, settings.keep_ttl)
     if not settings.zones:
         return cassettes
     fallback: CassetteFolderFactory | LiveSource | None

@@ -192,3 +192,10 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, policy: Path, a
     result = pytester.runpytest("--mailflow", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
+
+
+def test_ttls_are_kept_only_when_asked(pytester: pytest.Pytester, server: FaultServer, policy: Path) -> None:
+    run(pytester, server, "--mailflow-record-mode", "all", "--mailflow-cassette-ttl", "keep").assert_outcomes(passed=16)
+    data = yaml.safe_load(cassette(pytester, "fabrikam.example").read_text())
+    assert {a.get("ttl") for a in data["answers"] if a["rcode"] == "NOERROR"} == {300}
+    run(pytester, None).assert_outcomes(passed=16)  # a cassette with TTLs replays the same

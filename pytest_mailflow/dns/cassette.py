@@ -223,6 +223,7 @@ class CassetteSource:
         domain: str | None = None,
         mode: str = "none",
         upstream: DnsSource | None = None,
+        keep_ttl: bool = False,
     ) -> None:
         if mode not in RECORD_MODES:
             raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}, not '{mode}'")
@@ -233,6 +234,7 @@ class CassetteSource:
         self.domain = domain
         self.mode = mode
         self.upstream = upstream
+        self.keep_ttl = keep_ttl
         self._cassette: Cassette | None = None
         self._error: CassetteError | None = None
         self._loaded = False
@@ -311,7 +313,7 @@ class CassetteSource:
                 elif recorded.error is not None:
                     combined[question] = ResolutionError(question, recorded.error)
         combined.update(self._recorded)
-        write_atomic(self.path, dump(self.domain or self.path.stem, combined))
+        write_atomic(self.path, dump(self.domain or self.path.stem, combined, keep_ttl=self.keep_ttl))
         self._dirty = False
         return True
 
@@ -332,9 +334,15 @@ class CassetteFolderFactory:
     """
 
     def __init__(
-        self, folder: Path | None, rootdir: Path, mode: str = "none", upstream: DnsSource | None = None
+        self,
+        folder: Path | None,
+        rootdir: Path,
+        mode: str = "none",
+        upstream: DnsSource | None = None,
+        keep_ttl: bool = False,
     ) -> None:
         self.folder = folder
+        self.keep_ttl = keep_ttl
         self.rootdir = rootdir
         self.mode = mode
         self.upstream = upstream
@@ -350,8 +358,9 @@ class CassetteFolderFactory:
     def source_for(self, domain: str, policy_path: str) -> CassetteSource:
         path = self.path_for(domain, policy_path)
         if path not in self._sources:
+            shown = _display(path, self.rootdir)
             self._sources[path] = CassetteSource(
-                path, _display(path, self.rootdir), to_a_label(domain), self.mode, self.upstream
+                path, shown, to_a_label(domain), self.mode, self.upstream, self.keep_ttl
             )
         return self._sources[path]
 
