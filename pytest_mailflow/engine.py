@@ -47,7 +47,7 @@ class Engine:
         key = (domain.path, domain.name)
         if key not in self._evidence:
             source = self.sources.source_for(domain.name, domain.path)
-            self._evidence[key] = gather(GatherRequest(domain.name, domain.sender_ips), source)
+            self._evidence[key] = gather(GatherRequest.for_policy(domain), source)
             _flush(source)
         return self._evidence[key]
 

@@ -1,17 +1,24 @@
 """The evidence gatherer: the only place that asks a DNS source anything.
 
-For one domain it collects the mail-flow closure the rules need (MX and its targets' addresses, the
-apex TXT and the whole SPF tree) and runs pyspf for the sender IPs the policy names. Errors are kept
-per question: a timeout on one name makes only the checks that need that name indeterminate.
+For one domain it collects the whole mail-flow closure the rules need in one pass: MX and its targets'
+addresses and TLSA records, the apex TXT (SPF, verification), the SPF include/redirect/a/mx/exists
+tree, DMARC discovery (the domain's ``_dmarc`` record, else the organisational domain's) with the
+report-authorisation names of external destinations, the DKIM selectors the policy names, ``_mta-sts``,
+``_smtp._tls``, ``autodiscover`` and ``msoid``. It also runs pyspf for the sender IPs the policy names.
+Errors are kept per question: a timeout on one name makes only the checks that need that name
+indeterminate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .dmarc.discover import discover as discover_dmarc
+from .dmarc.discover import report_authorisation_names
 from .dns.base import Answer, DnsSource, Question, ResolutionError
 from .dns.records import RecordSyntaxError, mx_record
 from .evidence import Evidence
+from .policy.model import DomainPolicy
 from .spf.evaluate import evaluate
 from .spf.tree import build_tree
 
@@ -20,6 +27,12 @@ from .spf.tree import build_tree
 class GatherRequest:
     domain: str
     sender_ips: tuple[str, ...] = ()
+    dkim_selectors: tuple[str, ...] = ()
+
+    @classmethod
+    def for_policy(cls, domain: DomainPolicy) -> GatherRequest:
+        """Everything a domain's policy needs gathered beyond the fixed closure."""
+        return cls(domain.name, domain.sender_ips, domain.expect.dkim.selectors)
 
 
 class _Fetcher:
@@ -49,11 +62,39 @@ class _Fetcher:
 def gather(request: GatherRequest, source: DnsSource) -> Evidence:
     evidence = Evidence(request.domain, source.describe())
     fetch = _Fetcher(source, evidence)
-    _mx_closure(request.domain, fetch)
-    build_tree(request.domain, fetch)
+    domain = request.domain
+    _mx_closure(domain, fetch)
+    build_tree(domain, fetch)
+    discovery = discover_dmarc(domain, fetch)
+    for name in report_authorisation_names(discovery).values():
+        fetch.quietly(name, "TXT")
+    for selector in request.dkim_selectors:
+        for name in dkim_names(domain, selector):
+            fetch.quietly(name, "CNAME")
+            fetch.quietly(name, "TXT")
+    for name, rdtype in service_questions(domain):
+        fetch.quietly(name, rdtype)
     for ip in request.sender_ips:
-        evidence.spf_verdicts[ip] = evaluate(request.domain, ip, fetch)
+        evidence.spf_verdicts[ip] = evaluate(domain, ip, fetch)
     return evidence
+
+
+def dkim_names(domain: str, selector: str) -> tuple[str, ...]:
+    return (f"{selector}._domainkey.{domain}",)
+
+
+def service_questions(domain: str) -> tuple[tuple[str, str], ...]:
+    """Names every domain is asked about, whatever its policy."""
+    return (
+        (f"_mta-sts.{domain}", "TXT"),
+        (f"_smtp._tls.{domain}", "TXT"),
+        (f"autodiscover.{domain}", "CNAME"),
+        (f"msoid.{domain}", "CNAME"),
+    )
+
+
+def tlsa_name(mx_host: str) -> str:
+    return f"_25._tcp.{mx_host.rstrip('.')}"
 
 
 def _mx_closure(domain: str, fetch: _Fetcher) -> None:
@@ -68,3 +109,4 @@ def _mx_closure(domain: str, fetch: _Fetcher) -> None:
         if not record.is_null:
             fetch.quietly(record.exchange, "A")
             fetch.quietly(record.exchange, "AAAA")
+            fetch.quietly(tlsa_name(record.exchange), "TLSA")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -53,6 +54,24 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return text.replace(".", "").isdigit()
     return True
+
+
+def organizational_domain(domain: str) -> str:
+    """The organisational domain (RFC 7489 §3.2): one label below the public suffix.
+
+    Uses the Public Suffix List shipped with ``publicsuffixlist`` (no download). A name that is itself
+    a public suffix, or unknown to the list, is its own organisational domain.
+    """
+    from publicsuffixlist import PublicSuffixList
+
+    global _PSL
+    if _PSL is None:
+        _PSL = PublicSuffixList()
+    name = relative(domain)
+    return str(_PSL.privatesuffix(name) or name)
+
+
+_PSL: Any = None
 
 
 def absolute(name: str) -> str:

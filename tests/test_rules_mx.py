@@ -59,7 +59,7 @@ def finding(
     dns: DnsSource | None = None,
 ) -> Finding:
     policy_domain = domain_policy(rule_id, expect, domain)
-    evidence = gather(GatherRequest(policy_domain.name, policy_domain.sender_ips), dns or source(zones))
+    evidence = gather(GatherRequest.for_policy(policy_domain), dns or source(zones))
     (check,) = plan(policy_domain)
     assert check.rule.id == rule_id
     return check.rule.check(evidence.view(), CheckContext(policy_domain.name, policy_domain, check.param))

@@ -60,7 +60,7 @@ def findings(
 ) -> dict[str | None, Finding]:
     """The finding of every check ``rule_id`` plans for the domain, by parameter."""
     policy_domain = domain_policy(rule_id, expect, domain)
-    evidence = gather(GatherRequest(policy_domain.name, policy_domain.sender_ips), dns or source(zones))
+    evidence = gather(GatherRequest.for_policy(policy_domain), dns or source(zones))
     found = {}
     for check in plan(policy_domain):
         assert check.rule.id == rule_id

@@ -20,7 +20,19 @@ from ..errors import PolicyError, Problem
 from ..hints import did_you_mean
 from ..names import InvalidDomainName, relative, to_a_label
 from ..yamlload import Located, YamlLoadError, load_located
-from .model import DomainPolicy, Expect, MxExpect, MxHost, Policy, SpfExpect
+from .model import (
+    DkimExpect,
+    DmarcExpect,
+    DomainPolicy,
+    Expect,
+    M365Expect,
+    MtaStsExpect,
+    MxExpect,
+    MxHost,
+    Policy,
+    RequiredExpect,
+    SpfExpect,
+)
 from .scenarios import CUSTOM, scenarios
 from .validate import problems as schema_problems
 
@@ -214,8 +226,31 @@ def _expect(data: dict[str, Any]) -> Expect:
             else MxHost(relative(to_a_label(h)))
             for h in mx["hosts"]
         )
+    dkim = data.get("dkim") or {}
+    dmarc = data.get("dmarc") or {}
+    mta_sts = data.get("mta_sts") or {}
+    m365 = data.get("m365") or {}
     return Expect(
-        mx=MxExpect(hosts=hosts, null_mx=bool(mx.get("null_mx", False))),
+        mx=MxExpect(hosts=hosts, null_mx=bool(mx.get("null_mx", False)), single=bool(mx.get("single", False))),
+        dkim=DkimExpect(
+            selectors=tuple(s.lower() for s in dkim.get("selectors", ())),
+            cname=bool(dkim.get("cname", False)),
+            targets=tuple(sorted((k.lower(), relative(to_a_label(v))) for k, v in (dkim.get("targets") or {}).items())),
+            min_key_bits=int(dkim.get("min_key_bits", 1024)),
+            revoked=bool(dkim.get("revoked", False)),
+        ),
+        dmarc=DmarcExpect(
+            policy=dmarc.get("policy"),
+            subdomain_policy=dmarc.get("subdomain_policy"),
+            pct=dmarc.get("pct"),
+            rua=tuple(dmarc.get("rua", ())),
+        ),
+        mta_sts=MtaStsExpect(
+            required=bool(mta_sts.get("required", False)), mode=tuple(mta_sts.get("mode", ("enforce", "testing")))
+        ),
+        tls_rpt=RequiredExpect(bool((data.get("tls_rpt") or {}).get("required", False))),
+        dane=RequiredExpect(bool((data.get("dane") or {}).get("required", False))),
+        m365=M365Expect(bool(m365.get("autodiscover", False)), bool(m365.get("verification", False))),
         spf=SpfExpect(
             include=tuple(relative(to_a_label(h)) for h in spf.get("include", ())),
             forbid_include=tuple(relative(to_a_label(h)) for h in spf.get("forbid_include", ())),

@@ -18,6 +18,7 @@ class MxHost:
 class MxExpect:
     hosts: tuple[MxHost, ...] | None = None
     null_mx: bool = False
+    single: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,52 @@ class SpfExpect:
 
 
 @dataclass(frozen=True)
+class DkimExpect:
+    selectors: tuple[str, ...] = ()
+    cname: bool = False
+    targets: tuple[tuple[str, str], ...] = ()  # (selector, target host) pairs
+    min_key_bits: int = 1024
+    revoked: bool = False
+
+    def target_of(self, selector: str) -> str | None:
+        return dict(self.targets).get(selector)
+
+
+@dataclass(frozen=True)
+class DmarcExpect:
+    policy: str | None = None
+    subdomain_policy: str | None = None
+    pct: int | None = None
+    rua: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MtaStsExpect:
+    required: bool = False
+    mode: tuple[str, ...] = ("enforce", "testing")
+
+
+@dataclass(frozen=True)
+class RequiredExpect:
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class M365Expect:
+    autodiscover: bool = False
+    verification: bool = False
+
+
+@dataclass(frozen=True)
 class Expect:
     mx: MxExpect = field(default_factory=MxExpect)
     spf: SpfExpect = field(default_factory=SpfExpect)
+    dkim: DkimExpect = field(default_factory=DkimExpect)
+    dmarc: DmarcExpect = field(default_factory=DmarcExpect)
+    mta_sts: MtaStsExpect = field(default_factory=MtaStsExpect)
+    tls_rpt: RequiredExpect = field(default_factory=RequiredExpect)
+    dane: RequiredExpect = field(default_factory=RequiredExpect)
+    m365: M365Expect = field(default_factory=M365Expect)
 
 
 @dataclass(frozen=True)

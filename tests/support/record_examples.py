@@ -30,7 +30,7 @@ def record(policy_dir: Path, zone_dir: Path, providers: Path) -> list[Path]:
         policy = load_policy(path)
         for domain in policy.domains:
             source = RecordingSource(ZoneSource(zones, fallback))
-            gather(GatherRequest(domain.name, domain.sender_ips), source)
+            gather(GatherRequest.for_policy(domain), source)
             target = cassette_path(path.parent / "cassettes", domain.name)
             write_atomic(target, dump(domain.name, source.recorded))
             written.append(target)

@@ -29,7 +29,7 @@ def write_policy_with_cassettes(folder: Path, name: str, policy: str, zones: dic
     path.write_text(policy, encoding="utf-8")
     for domain in load_policy(path).domains:
         source = RecordingSource(zone_source(zones))
-        gather(GatherRequest(domain.name, domain.sender_ips), source)
+        gather(GatherRequest.for_policy(domain), source)
         write_atomic(cassette_path(folder / "cassettes", domain.name), dump(domain.name, source.recorded))
     return path
 
