@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from .base import CheckContext, Finding, Reference, Rule, Severity
+from .dane import RULES as DANE_RULES
+from .dkim import RULES as DKIM_RULES
+from .dmarc import RULES as DMARC_RULES
+from .m365 import RULES as M365_RULES
+from .mtasts import RULES as MTASTS_RULES
 from .mx import RULES as MX_RULES
 from .spf import RULES as SPF_RULES
+from .tlsrpt import RULES as TLSRPT_RULES
 
 REGISTRY: dict[str, Rule] = {}
-for _rule in (*MX_RULES, *SPF_RULES):
+for _rule in (*MX_RULES, *SPF_RULES, *DKIM_RULES, *DMARC_RULES, *MTASTS_RULES, *TLSRPT_RULES, *DANE_RULES, *M365_RULES):
     if _rule.id in REGISTRY:
         raise RuntimeError(f"rule ID {_rule.id} is defined twice")
     REGISTRY[_rule.id] = _rule
