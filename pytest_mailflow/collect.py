@@ -57,7 +57,10 @@ class DomainNode(pytest.Collector):
         self.domain = domain
 
     def collect(self) -> Iterator[CheckItem]:
-        for check in plan(self.domain):
+        from .plugin import SETTINGS
+
+        settings = self.config.stash.get(SETTINGS, None)
+        for check in plan(self.domain, fetch_mta_sts=bool(settings and settings.fetch_mta_sts)):
             yield CheckItem.from_parent(self, name=check.name, check=check)
 
 

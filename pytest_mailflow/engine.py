@@ -39,15 +39,17 @@ def _flush(source: object) -> None:
 
 
 class Engine:
-    def __init__(self, sources: SourceFactory) -> None:
+    def __init__(self, sources: SourceFactory, *, fetch_mta_sts: bool = False) -> None:
         self.sources = sources
+        self.fetch_mta_sts = fetch_mta_sts
         self._evidence: dict[tuple[str, str], Evidence] = {}
 
     def evidence(self, domain: DomainPolicy) -> Evidence:
         key = (domain.path, domain.name)
         if key not in self._evidence:
             source = self.sources.source_for(domain.name, domain.path)
-            self._evidence[key] = gather(GatherRequest.for_policy(domain), source)
+            request = GatherRequest.for_policy(domain, fetch_mta_sts=self.fetch_mta_sts)
+            self._evidence[key] = gather(request, source)
             _flush(source)
         return self._evidence[key]
 

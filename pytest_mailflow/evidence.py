@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .dns.base import Answer, Question, ResolutionError
+from .dns.https import FetchError, HttpsResult
 from .spf.evaluate import SpfVerdict
 
 
@@ -18,6 +19,7 @@ class Evidence:
     source: str
     answers: dict[Question, Answer | ResolutionError] = field(default_factory=dict)
     spf_verdicts: dict[str, SpfVerdict] = field(default_factory=dict)
+    fetches: dict[str, HttpsResult | FetchError] = field(default_factory=dict)
 
     def view(self) -> EvidenceView:
         return EvidenceView(self)
@@ -52,6 +54,15 @@ class EvidenceView:
         if verdict is None:
             raise NotGathered(Question.of(self.domain, "TXT"), "not gathered", f"no SPF evaluation for {ip}")
         return verdict
+
+    def fetched(self, url: str) -> HttpsResult:
+        """A gathered HTTPS fetch; raises its error when it failed (the check is then undetermined)."""
+        result = self.evidence.fetches.get(url)
+        if result is None:
+            raise FetchError(url, "not gathered", "the gatherer did not fetch this URL")
+        if isinstance(result, FetchError):
+            raise result
+        return result
 
     def consulted_lines(self) -> list[str]:
         """Each consulted question with its answer (or error) and where it came from."""

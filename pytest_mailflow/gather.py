@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from .dmarc.discover import discover as discover_dmarc
 from .dmarc.discover import report_authorisation_names
 from .dns.base import Answer, DnsSource, Question, ResolutionError
-from .dns.records import RecordSyntaxError, mx_record
+from .dns.https import FetchError, policy_url
+from .dns.records import RecordSyntaxError, mx_record, txt_value
 from .evidence import Evidence
 from .policy.model import DomainPolicy
 from .spf.evaluate import evaluate
@@ -28,11 +29,13 @@ class GatherRequest:
     domain: str
     sender_ips: tuple[str, ...] = ()
     dkim_selectors: tuple[str, ...] = ()
+    #: Fetch the MTA-STS policy file when the domain publishes an MTA-STS record.
+    fetch_mta_sts: bool = False
 
     @classmethod
-    def for_policy(cls, domain: DomainPolicy) -> GatherRequest:
+    def for_policy(cls, domain: DomainPolicy, *, fetch_mta_sts: bool = False) -> GatherRequest:
         """Everything a domain's policy needs gathered beyond the fixed closure."""
-        return cls(domain.name, domain.sender_ips, domain.expect.dkim.selectors)
+        return cls(domain.name, domain.sender_ips, domain.expect.dkim.selectors, fetch_mta_sts)
 
 
 class _Fetcher:
@@ -74,9 +77,32 @@ def gather(request: GatherRequest, source: DnsSource) -> Evidence:
             fetch.quietly(name, "TXT")
     for name, rdtype in service_questions(domain):
         fetch.quietly(name, rdtype)
+    if request.fetch_mta_sts and _publishes_mta_sts(domain, fetch):
+        url = policy_url(domain)
+        fetcher = getattr(source, "fetch", None)
+        try:
+            if fetcher is None:
+                raise FetchError(url, "UNREACHABLE", f"{source.describe()} does not fetch over HTTPS")
+            evidence.fetches[url] = fetcher(url)
+        except FetchError as exc:
+            evidence.fetches[url] = exc
     for ip in request.sender_ips:
         evidence.spf_verdicts[ip] = evaluate(domain, ip, fetch)
     return evidence
+
+
+def _publishes_mta_sts(domain: str, fetch: _Fetcher) -> bool:
+    answer = fetch.quietly(f"_mta-sts.{domain}", "TXT")
+    if answer is None or answer.status != "NOERROR":
+        return False
+    return any(_txt(text).lower().startswith("v=stsv1") for text in answer.records)
+
+
+def _txt(text: str) -> str:
+    try:
+        return txt_value(text)
+    except RecordSyntaxError:
+        return ""
 
 
 def dkim_names(domain: str, selector: str) -> tuple[str, ...]:

@@ -67,6 +67,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
     )
     option(
+        "mailflow-fetch-mta-sts",
+        "bool",
+        "check MTA-STS policy files: fetched over HTTPS from "
+        "https://mta-sts.<domain>/ with live DNS and recording, replayed from cassettes otherwise.",
+        action="store_true",
+        default=None,
+    )
+    option(
         "mailflow-cassettes",
         "string",
         "folder of recorded DNS cassettes (default: 'cassettes/' beside each policy).",
@@ -127,6 +135,7 @@ def _settings(config: pytest.Config) -> SourceSettings:
             source=_value(config, "mailflow-source", "cassette"),
             record_mode=_value(config, "mailflow-record-mode", "none"),
             keep_ttl=_value(config, "mailflow-cassette-ttl", "drop") == "keep",
+            fetch_mta_sts=bool(_value(config, "mailflow-fetch-mta-sts", False)),
             cassettes=((base_cli if cassettes_cli else config.rootpath) / cassettes) if cassettes else None,
             nameservers=tuple(parse_server(s) for s in _value(config, "mailflow-nameserver", [])),
             timeout=float(_value(config, "mailflow-timeout", 3.0)),
@@ -199,7 +208,7 @@ def get_engine(config: pytest.Config) -> Engine:
             sources = build_sources(settings, config.rootpath)
         except ValueError as exc:
             raise pytest.UsageError(f"pytest-mailflow: {exc}") from None
-        engine = Engine(sources)
+        engine = Engine(sources, fetch_mta_sts=settings.fetch_mta_sts)
         config.stash[ENGINE] = engine
     return engine
 

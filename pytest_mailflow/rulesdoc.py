@@ -1,6 +1,6 @@
 """The rule index (docs/rules.md), generated from the registry so nothing about a rule is written twice.
 
-    python -m pytest_mailflow.rulesdoc > docs/rules.md
+python -m pytest_mailflow.rulesdoc > docs/rules.md
 """
 
 from __future__ import annotations

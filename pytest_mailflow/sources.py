@@ -24,6 +24,8 @@ class SourceSettings:
     source: str = "cassette"
     record_mode: str = "none"
     keep_ttl: bool = False
+    fetch_mta_sts: bool = False
+    https_port: int = 443
     cassettes: Path | None = None
     nameservers: tuple[Server, ...] = ()
     timeout: float = 3.0
@@ -95,7 +97,7 @@ class LiveFactory:
 
 def live_source(settings: SourceSettings) -> LiveSource:
     servers = list(settings.nameservers) or system_servers()
-    return LiveSource(servers, settings.timeout, settings.retries)
+    return LiveSource(servers, settings.timeout, settings.retries, settings.https_port)
 
 
 def build_sources(settings: SourceSettings, rootdir: Path) -> CassetteFolderFactory | ZoneFactory | LiveFactory:

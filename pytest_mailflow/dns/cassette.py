@@ -37,6 +37,7 @@ from ..errors import CassetteError, Problem
 from ..names import InvalidDomainName, absolute, to_a_label
 from ..yamlload import Located, YamlLoadError, load_located
 from .base import Answer, DnsSource, Question, ResolutionError
+from .https import FetchError, HttpsResult
 from .records import RecordSyntaxError, normalise
 
 CASSETTE_VERSION = 1
@@ -86,10 +87,17 @@ class QuestionNotRecorded(ResolutionError):
 class Cassette:
     """A loaded cassette: a map from question to what was recorded."""
 
-    def __init__(self, path: Path, domain: str, entries: dict[Question, Recorded]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        domain: str,
+        entries: dict[Question, Recorded],
+        fetches: dict[str, HttpsResult | FetchError] | None = None,
+    ) -> None:
         self.path = path
         self.domain = domain
         self.entries = entries
+        self.fetches = fetches or {}
 
     @classmethod
     def load(cls, path: Path, display: str | None = None) -> Cassette:
@@ -141,9 +149,19 @@ class Cassette:
             provenance = f"cassette {located.path}:{line}"
             answer = Answer(question, status, records, chain, provenance, item.get("ttl"))
             entries[question] = Recorded(answer, None, line)
+        fetches: dict[str, HttpsResult | FetchError] = {}
+        for index, item in enumerate(data.get("fetches", [])):
+            line = located.mark(("fetches", index))[0]
+            origin = f"cassette {located.path}:{line}"
+            url = item["url"]
+            if "error" in item:
+                fetches[url] = FetchError(url, item["error"], "recorded as an error", origin)
+            else:
+                body = item.get("body", "")
+                fetches[url] = HttpsResult(url, item["status"], item.get("content_type", ""), body, origin)
         if problems:
             raise CassetteError(problems)
-        return cls(path, domain, entries)
+        return cls(path, domain, entries, fetches)
 
     def replay(self, question: Question, display: str) -> Answer:
         recorded = self.entries.get(question)
@@ -166,7 +184,13 @@ class Cassette:
         return difflib.get_close_matches(str(question), recorded, n=count, cutoff=0.5)
 
 
-def dump(domain: str, answers: dict[Question, Answer | ResolutionError], *, keep_ttl: bool = False) -> str:
+def dump(
+    domain: str,
+    answers: dict[Question, Answer | ResolutionError],
+    *,
+    keep_ttl: bool = False,
+    fetches: dict[str, HttpsResult | FetchError] | None = None,
+) -> str:
     """Render a cassette: sorted, no volatile fields, records in presentation format."""
     items: list[dict[str, Any]] = []
     for question in sorted(answers):
@@ -185,7 +209,18 @@ def dump(domain: str, answers: dict[Question, Answer | ResolutionError], *, keep
             if keep_ttl and result.ttl is not None:
                 item["ttl"] = result.ttl
         items.append(item)
-    document = {"mailflow_cassette": CASSETTE_VERSION, "domain": to_a_label(domain), "answers": items}
+    document: dict[str, Any] = {"mailflow_cassette": CASSETTE_VERSION, "domain": to_a_label(domain), "answers": items}
+    recorded_fetches: list[dict[str, Any]] = []
+    for url in sorted(fetches or {}):
+        fetched = (fetches or {})[url]
+        if isinstance(fetched, FetchError):
+            recorded_fetches.append({"url": url, "error": fetched.cause})
+        else:
+            recorded_fetches.append(
+                {"url": url, "status": fetched.status, "content_type": fetched.content_type, "body": fetched.body}
+            )
+    if recorded_fetches:
+        document["fetches"] = recorded_fetches
     header = "# DNS answers recorded by pytest-mailflow; see docs/cassettes.md\n"
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
 
@@ -240,6 +275,7 @@ class CassetteSource:
         self._loaded = False
         self._existed = False
         self._recorded: dict[Question, Answer | ResolutionError] = {}
+        self._fetched: dict[str, HttpsResult | FetchError] = {}
         self._dirty = False
 
     def _load(self) -> Cassette | None:
@@ -301,6 +337,38 @@ class CassetteSource:
             raise CassetteMissing(question, "no cassette for this domain", f"expected {self.display}; {RECORD_HINT}")
         return cassette.replay(question, self.display)
 
+    def fetch(self, url: str) -> HttpsResult:
+        """An HTTPS fetch, replayed or recorded under the same record mode as DNS answers."""
+        known = self._fetched.get(url)
+        if known is None:
+            cassette = self._load()
+            recorded = cassette.fetches.get(url) if cassette is not None else None
+            records = self.mode == "all" or (self.mode == "once" and not self._existed)
+            records = records or (self.mode == "new_episodes" and self._error is None and recorded is None)
+            if records:
+                upstream_fetch = getattr(self.upstream, "fetch", None)
+                if upstream_fetch is None:
+                    raise FetchError(url, "UNREACHABLE", "the live source does not fetch over HTTPS")
+                try:
+                    known = upstream_fetch(url)
+                except FetchError as exc:
+                    known = exc
+                self._fetched[url] = known
+                self._dirty = True
+            elif recorded is not None:
+                known = recorded
+            elif self._error is not None:
+                raise FetchError(
+                    url, "the cassette is invalid", str(self._error.problems[0]), f"cassette {self.display}"
+                )
+            elif cassette is None:
+                raise FetchError(url, "no cassette for this domain", f"expected {self.display}; {RECORD_HINT}")
+            else:
+                raise FetchError(url, "this fetch was not recorded", ADD_HINT, f"cassette {self.display}")
+        if isinstance(known, FetchError):
+            raise known
+        return known
+
     def flush(self) -> bool:
         """Write what was recorded (atomically); returns whether the file was written."""
         if not self._dirty:
@@ -313,7 +381,12 @@ class CassetteSource:
                 elif recorded.error is not None:
                     combined[question] = ResolutionError(question, recorded.error)
         combined.update(self._recorded)
-        write_atomic(self.path, dump(self.domain or self.path.stem, combined, keep_ttl=self.keep_ttl))
+        fetches: dict[str, HttpsResult | FetchError] = {}
+        if self.mode != "all" and self._cassette is not None:
+            fetches.update(self._cassette.fetches)
+        fetches.update(self._fetched)
+        text = dump(self.domain or self.path.stem, combined, keep_ttl=self.keep_ttl, fetches=fetches)
+        write_atomic(self.path, text)
         self._dirty = False
         return True
 

@@ -23,6 +23,7 @@ import dns.rdatatype
 import dns.resolver
 
 from .base import Answer, Question, ResolutionError
+from .https import HttpsResult, LiveFetcher
 
 MAX_CNAME_CHAIN = 16
 _RCODE_CAUSES = {dns.rcode.SERVFAIL: "SERVFAIL", dns.rcode.REFUSED: "REFUSED", dns.rcode.FORMERR: "FORMERR"}
@@ -69,13 +70,18 @@ def system_servers() -> list[Server]:
 class LiveSource:
     """Asks real name servers. Used for live runs, for recording cassettes, and as a zone fallback."""
 
-    def __init__(self, servers: list[Server], timeout: float = 3.0, retries: int = 1) -> None:
+    def __init__(self, servers: list[Server], timeout: float = 3.0, retries: int = 1, https_port: int = 443) -> None:
         if not servers:
             raise ValueError("the live DNS source needs at least one name server")
         self.servers = servers
         self.timeout = timeout
         self.retries = retries
         self.queries_sent = 0
+        self.https_port = https_port
+
+    def fetch(self, url: str) -> HttpsResult:
+        """HTTPS GET (MTA-STS policy files), resolving the host through this source."""
+        return LiveFetcher(self.resolve, timeout=max(self.timeout, 5.0), port=self.https_port).fetch(url)
 
     def describe(self) -> str:
         return "live DNS via " + ", ".join(str(s) for s in self.servers)

@@ -25,6 +25,7 @@ import dns.zonefile
 
 from ..errors import InputFileError, Problem
 from .base import Answer, DnsSource, Question, ResolutionError, Status
+from .https import FetchError, HttpsResult
 
 MAX_CNAME_CHAIN = 16
 RecordKey = tuple[dns.name.Name, int]
@@ -256,6 +257,14 @@ class ZoneSource:
             return tail
         where = ", ".join([*provenance, tail.provenance])
         return Answer(question, tail.status, tail.records, (*chain, *tail.cname_chain), where, tail.ttl)
+
+    def fetch(self, url: str) -> HttpsResult:
+        """Zone files hold no web content: HTTPS fetches go to the fallback."""
+        fetch = getattr(self.fallback, "fetch", None)
+        if fetch is None:
+            raise FetchError(url, "UNREACHABLE", "zone files hold no HTTPS content and the fallback cannot fetch")
+        result: HttpsResult = fetch(url)
+        return result
 
     def describe(self) -> str:
         return "zone files " + ", ".join(z.display for z in self.zones)

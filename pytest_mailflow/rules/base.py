@@ -82,5 +82,7 @@ class Rule:
     expect_keys: tuple[str, ...] = ()
     #: Which parameters the rule runs with for a domain; empty: the rule does not apply.
     params: ParamsFunction = field(default=_single)
+    #: Reads a fetched MTA-STS policy file: collected only with --mailflow-fetch-mta-sts.
+    needs_fetch: bool = False
     #: Describes the expectation in words for the failure text.
     expectation: Callable[[CheckContext], str] = field(default=lambda ctx: "")
