@@ -121,6 +121,21 @@ def _value(config: pytest.Config, name: str, default: Any) -> Any:
     return ini if ini not in (None, "", []) else default
 
 
+def _choice(config: pytest.Config, name: str, choices: tuple[str, ...], default: str) -> str:
+    value = str(_value(config, name, default))
+    if value not in choices:
+        raise ValueError(f"{name.replace('-', '_')} / --{name} must be one of {', '.join(choices)}, not '{value}'")
+    return value
+
+
+def _number(config: pytest.Config, name: str, kind: type[float] | type[int], default: float) -> Any:
+    value = _value(config, name, default)
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name.replace('-', '_')} / --{name} must be a number, not '{value}'") from None
+
+
 def _settings(config: pytest.Config) -> SourceSettings:
     from .dns.live import parse_server
     from .sources import SourceSettings
@@ -131,17 +146,20 @@ def _settings(config: pytest.Config) -> SourceSettings:
     zones_cli = config.getoption("mailflow_zones")
     zones = _value(config, "mailflow-zones", [])
     try:
+        source = _value(config, "mailflow-source", "cassette")
+        ttl = _choice(config, "mailflow-cassette-ttl", ("keep", "drop"), "drop")
         settings = SourceSettings(
-            source=_value(config, "mailflow-source", "cassette"),
+            source=source,
             record_mode=_value(config, "mailflow-record-mode", "none"),
-            keep_ttl=_value(config, "mailflow-cassette-ttl", "drop") == "keep",
+            keep_ttl=ttl == "keep",
             fetch_mta_sts=bool(_value(config, "mailflow-fetch-mta-sts", False)),
             cassettes=((base_cli if cassettes_cli else config.rootpath) / cassettes) if cassettes else None,
             nameservers=tuple(parse_server(s) for s in _value(config, "mailflow-nameserver", [])),
-            timeout=float(_value(config, "mailflow-timeout", 3.0)),
-            retries=int(_value(config, "mailflow-retries", 1)),
+            timeout=_number(config, "mailflow-timeout", float, 3.0),
+            retries=_number(config, "mailflow-retries", int, 1),
             zones=tuple((base_cli if zones_cli else config.rootpath) / z for z in zones),
-            fallback=_value(config, "mailflow-fallback", "cassette"),
+            # With live DNS, names outside the zone files are asked live too unless told otherwise.
+            fallback=_value(config, "mailflow-fallback", "live" if source == "live" else "cassette"),
         )
         settings.check()
     except ValueError as exc:
@@ -157,6 +175,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     settings = _settings(config)
     config.stash[SETTINGS] = settings
+    if settings.zones:
+        from .dns.zonefiles import unusable_paths
+
+        unusable = unusable_paths(list(settings.zones))
+        if unusable:
+            raise pytest.UsageError("pytest-mailflow: --mailflow-zones: " + "; ".join(unusable))
     dist = getattr(config.option, "dist", "no")
     if settings.recording and getattr(config.option, "numprocesses", None) and dist not in GROUPING_DISTS:
         if dist != "load":
@@ -267,6 +291,6 @@ def mailflow_cassette_source(request: pytest.FixtureRequest, pytestconfig: pytes
     upstream = live_source(settings) if settings.record_mode != "none" else None
     label = "".join(ch if ch.isalnum() else "-" for ch in request.node.name.lower()).strip("-")[:63] or "test"
     display = os.path.relpath(path, pytestconfig.rootpath)
-    source = CassetteSource(path, display, f"{label}.invalid", settings.record_mode, upstream)
+    source = CassetteSource(path, display, f"{label}.invalid", settings.record_mode, upstream, settings.keep_ttl)
     yield source
     source.flush()

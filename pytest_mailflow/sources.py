@@ -44,6 +44,8 @@ class SourceSettings:
             raise ValueError("--mailflow-source=live never writes cassettes; recording uses the cassette source")
         if self.timeout <= 0:
             raise ValueError("--mailflow-timeout must be a positive number of seconds")
+        if self.retries < 0:
+            raise ValueError("--mailflow-retries must be 0 or more")
 
     @property
     def recording(self) -> bool:

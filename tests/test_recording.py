@@ -199,3 +199,28 @@ def test_ttls_are_kept_only_when_asked(pytester: pytest.Pytester, server: FaultS
     data = yaml.safe_load(cassette(pytester, "fabrikam.example").read_text())
     assert {a.get("ttl") for a in data["answers"] if a["rcode"] == "NOERROR"} == {300}
     run(pytester, None).assert_outcomes(passed=16)  # a cassette with TTLs replays the same
+
+
+@pytest.mark.parametrize(
+    ("ini", "message"),
+    [
+        ("mailflow_cassette_ttl = kep", "mailflow_cassette_ttl / --mailflow-cassette-ttl must be one of keep, drop"),
+        ("mailflow_timeout = abc", "mailflow_timeout / --mailflow-timeout must be a number, not 'abc'"),
+        ("mailflow_retries = -1", "--mailflow-retries must be 0 or more"),
+    ],
+)
+def test_bad_ini_values_name_their_key(pytester: pytest.Pytester, policy: Path, ini: str, message: str) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    result = pytester.runpytest("--mailflow")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])
+
+
+def test_ipv6_senders_keep_a_domain_on_one_xdist_worker(pytester: pytest.Pytester) -> None:
+    (pytester.path / "policy.yaml").write_text(
+        "mailflow: 1\ndomains:\n  fabrikam.example:\n    expect: {spf: {must_pass: ['2001:DB8::10']}}\n"
+    )
+    result = pytester.runpytest("--mailflow", "--collect-only", "-q")
+    ids = [line for line in result.outlines if "MF-SPF-010" in line]
+    assert ids == ["policy.yaml::fabrikam.example::MF-SPF-010[2001:db8:0:0:0:0:0:10]"]
+    assert ids[0].rsplit("::", 1)[0] == "policy.yaml::fabrikam.example"  # xdist's scope for loadscope

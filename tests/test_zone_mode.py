@@ -199,3 +199,63 @@ def test_examples_zone_copy_is_independent() -> None:
     ]
     assert not zones.problems
     assert shutil.which("true") is not None or True
+
+
+def test_delegated_names_and_broken_child_zones(tmp_path: Path) -> None:
+    from pytest_mailflow.dns.base import Answer
+    from pytest_mailflow.dns.zone import ZoneSource
+
+    (tmp_path / "p.example.zone").write_text(zone("p.example", "sub NS ns.provider.test.\nwww A 192.0.2.1"))
+    (tmp_path / "bad.p.example.zone").write_text(zone("bad.p.example", "@ MX 10"))
+    zones = load_zone_paths([tmp_path], tmp_path)
+
+    class Outside:
+        def resolve(self, question: Question) -> Answer:
+            return Answer(question, "NOERROR", ("198.51.100.1",), (), "outside")
+
+        def describe(self) -> str:
+            return "outside"
+
+    source = ZoneSource(zones.zones, Outside(), zones.broken)
+    # Below a delegation the child zone answers, not the parent: the fallback is asked.
+    assert source.resolve(Question.of("www.sub.p.example", "A")).provenance == "outside"
+    assert source.resolve(Question.of("www.p.example", "A")).records == ("192.0.2.1",)
+    # A broken child zone is never answered from its parent.
+    with pytest.raises(ResolutionError, match="zone file for this name is invalid"):
+        source.resolve(Question.of("bad.p.example", "MX"))
+
+
+def test_zone_paths_that_hold_nothing_are_usage_errors(pytester: pytest.Pytester, examples: Path) -> None:
+    (pytester.path / "empty").mkdir()
+    for path, message in [("missing", "no such file or folder"), ("empty", "no zone files in this folder")]:
+        result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", path)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"*--mailflow-zones: *{path}: {message}*"])
+
+
+def test_a_config_that_does_not_load_makes_its_zones_errors(octodns_repo: Path) -> None:
+    config = octodns_repo / "config" / "production.yaml"
+    config.write_text(config.read_text().replace("providers:", "providers: [unclosed\n  config:", 1))
+    zones = load_zone_paths([config], octodns_repo)
+    assert not zones.zones
+    assert [b.origin.to_text() for b in zones.broken] == ["fabrikam.example."]
+
+
+def test_live_source_with_zones_asks_outside_names_live(pytester: pytest.Pytester, examples: Path) -> None:
+    from tests.support.faultserver import FaultServer
+
+    records = {"spf.protection.outlook.com.": {"TXT": ['"v=spf1 ip4:40.107.0.0/16 -all"']}}
+    with FaultServer(records, default="nxdomain") as server:
+        result = pytester.runpytest(
+            "--mailflow",
+            "examples",
+            "--mailflow-zones",
+            "examples/zones",
+            "--mailflow-source",
+            "live",
+            "--mailflow-nameserver",
+            f"127.0.0.1:{server.port}",
+            "-k",
+            "fabrikam and MF-SPF-008",
+        )
+    result.assert_outcomes(passed=1)

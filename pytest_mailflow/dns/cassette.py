@@ -21,10 +21,12 @@ when it was recorded carries ``error`` (TIMEOUT, SERVFAIL, ...) instead, and rep
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -98,6 +100,7 @@ class Cassette:
         self.domain = domain
         self.entries = entries
         self.fetches = fetches or {}
+        self.domain_line = 1
 
     @classmethod
     def load(cls, path: Path, display: str | None = None) -> Cassette:
@@ -161,7 +164,9 @@ class Cassette:
                 fetches[url] = HttpsResult(url, item["status"], item.get("content_type", ""), body, origin)
         if problems:
             raise CassetteError(problems)
-        return cls(path, domain, entries, fetches)
+        cassette = cls(path, domain, entries, fetches)
+        cassette.domain_line = located.mark(("domain",))[0]
+        return cassette
 
     def replay(self, question: Question, display: str) -> Answer:
         recorded = self.entries.get(question)
@@ -223,6 +228,23 @@ def dump(
         document["fetches"] = recorded_fetches
     header = "# DNS answers recorded by pytest-mailflow; see docs/cassettes.md\n"
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the cassette folder itself (no lock file left behind); POSIX only."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: atomic replace only
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        os.close(handle)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -290,7 +312,7 @@ class CassetteSource:
                 if self._cassette is not None and self.domain and self._cassette.domain != self.domain:
                     problem = Problem(
                         self.display,
-                        2,
+                        self._cassette.domain_line,
                         1,
                         "domain",
                         f"this cassette is for '{self._cassette.domain}', not '{self.domain}'",
@@ -373,20 +395,29 @@ class CassetteSource:
         """Write what was recorded (atomically); returns whether the file was written."""
         if not self._dirty:
             return False
-        combined: dict[Question, Answer | ResolutionError] = {}
-        if self.mode != "all" and self._cassette is not None:
-            for question, recorded in self._cassette.entries.items():
-                if recorded.answer is not None:
-                    combined[question] = recorded.answer
-                elif recorded.error is not None:
-                    combined[question] = ResolutionError(question, recorded.error)
-        combined.update(self._recorded)
-        fetches: dict[str, HttpsResult | FetchError] = {}
-        if self.mode != "all" and self._cassette is not None:
-            fetches.update(self._cassette.fetches)
-        fetches.update(self._fetched)
-        text = dump(self.domain or self.path.stem, combined, keep_ttl=self.keep_ttl, fetches=fetches)
-        write_atomic(self.path, text)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _folder_lock(self.path.parent):
+            # Merge with what is on disk now: another process (one domain named in two policy files
+            # under pytest-xdist) may have written this cassette since we read it.
+            base = self._cassette
+            if self.mode != "all" and self.path.is_file():
+                try:
+                    base = Cassette.load(self.path, self.display)
+                except CassetteError:
+                    base = self._cassette
+            combined: dict[Question, Answer | ResolutionError] = {}
+            fetches: dict[str, HttpsResult | FetchError] = {}
+            if self.mode != "all" and base is not None:
+                for question, recorded in base.entries.items():
+                    if recorded.answer is not None:
+                        combined[question] = recorded.answer
+                    elif recorded.error is not None:
+                        combined[question] = ResolutionError(question, recorded.error)
+                fetches.update(base.fetches)
+            combined.update(self._recorded)
+            fetches.update(self._fetched)
+            text = dump(self.domain or self.path.stem, combined, keep_ttl=self.keep_ttl, fetches=fetches)
+            write_atomic(self.path, text)
         self._dirty = False
         return True
 

@@ -85,11 +85,13 @@ class LiveFetcher:
         where = f"https {address}:{self.port}"
         context = ssl.create_default_context(cafile=self.cafile)
         connection = _PinnedConnection(host, address, self.port, context, self.timeout)
+        response: http.client.HTTPResponse | None = None
         try:
             connection.request("GET", parts.path or "/", headers={"Host": host, "User-Agent": "pytest-mailflow"})
             response = connection.getresponse()
             body = response.read(MAX_BODY + 1)
             content_type = response.getheader("Content-Type", "") or ""
+            status = response.status
         except ssl.SSLCertVerificationError as exc:
             raise FetchError(url, "TLS", f"certificate not valid for {host}: {exc.verify_message}", where) from None
         except ssl.SSLError as exc:
@@ -101,7 +103,9 @@ class LiveFetcher:
         except http.client.HTTPException as exc:
             raise FetchError(url, "HTTP", f"not a valid HTTP response: {exc!r}", where) from None
         finally:
+            if response is not None:
+                response.close()
             connection.close()
         if len(body) > MAX_BODY:
             raise FetchError(url, "HTTP", f"the body is larger than {MAX_BODY} bytes", where)
-        return HttpsResult(url, response.status, content_type, body.decode("utf-8", errors="replace"), where)
+        return HttpsResult(url, status, content_type, body.decode("utf-8", errors="replace"), where)

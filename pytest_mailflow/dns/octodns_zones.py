@@ -21,7 +21,8 @@ from ..errors import InputFileError, Problem
 from .zone import LoadedZone, zone_from_records
 
 _CONTEXT = re.compile(r"(\S+\.ya?ml), line (\d+), column (\d+)")
-YAML_PROVIDERS = {"octodns.provider.yaml.YamlProvider", "octodns.provider.yaml.SplitYamlProvider"}
+#: SplitYamlProvider (deprecated in octoDNS) is not read: use YamlProvider with split_extension.
+YAML_PROVIDERS = {"octodns.provider.yaml.YamlProvider"}
 
 
 def _octodns() -> Any:

@@ -179,10 +179,25 @@ class ZoneSource:
         self.broken = broken or []
 
     def _zone_for(self, name: dns.name.Name) -> LoadedZone | None:
+        """The most specific loaded zone that is authoritative for ``name`` (None: ask the fallback).
+
+        A name at or below a delegation (NS records on a name other than the zone's origin) belongs
+        to the child zone, which is not loaded: it goes to the fallback like any outside name.
+        """
         for loaded in self.zones:
             if name.is_subdomain(loaded.origin):
-                return loaded
+                return None if self._delegated(loaded, name) else loaded
         return None
+
+    @staticmethod
+    def _delegated(loaded: LoadedZone, name: dns.name.Name) -> bool:
+        probe = name
+        while probe != loaded.origin and probe.is_subdomain(loaded.origin):
+            node = loaded.zone.get_node(probe)
+            if node is not None and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS) is not None:
+                return True
+            probe = probe.parent()
+        return False
 
     def resolve(self, question: Question) -> Answer:
         rdtype = dns.rdatatype.from_text(question.rdtype)
@@ -216,8 +231,10 @@ class ZoneSource:
         raise ResolutionError(question, "CNAME chain too long or looping", " -> ".join(chain), "zone files")
 
     def _refuse_broken(self, question: Question, name: dns.name.Name) -> None:
+        # A broken zone shadows whatever is less specific (a loaded parent zone, or the fallback).
+        loaded = self._zone_for(name)
         for broken in self.broken:
-            if name.is_subdomain(broken.origin) and self._zone_for(name) is None:
+            if name.is_subdomain(broken.origin) and (loaded is None or len(broken.origin) > len(loaded.origin)):
                 where = f"zone {broken.error.problems[0].path}" if broken.error.problems else ""
                 raise ResolutionError(question, "the zone file for this name is invalid", str(broken.error), where)
 

@@ -55,6 +55,19 @@ def load_zone_paths(paths: list[Path], rootdir: Path) -> ZoneSet:
     return found
 
 
+def unusable_paths(paths: list[Path]) -> list[str]:
+    """Zone paths that cannot hold zone data (checked up front, so nothing silently falls back)."""
+    found = []
+    for path in paths:
+        if not path.exists():
+            found.append(f"{path}: no such file or folder")
+        elif path.is_dir() and not any(
+            p.is_file() and (_is_bind(p) or p.suffix in {".yaml", ".yml"}) for p in path.iterdir()
+        ):
+            found.append(f"{path}: no zone files in this folder (*.zone, *.db, db.*, octoDNS *.yaml)")
+    return found
+
+
 def _is_bind(path: Path) -> bool:
     return path.suffix in BIND_SUFFIXES or path.name.startswith("db.")
 
@@ -87,7 +100,13 @@ def _load_file(path: Path, rootdir: Path, found: ZoneSet) -> None:
                     else:
                         found.zones.append(result)
             except InputFileError as exc:
-                found.problems.extend(exc.problems)
+                # The config did not load (or octoDNS is missing): its zones must not fall through
+                # to another source, so mark every zone it names as broken.
+                zones = _zones_named_in(path)
+                for zone_name in zones:
+                    found.add_error(zone_name, exc)
+                if not zones:
+                    found.problems.extend(exc.problems)
         else:
             _load_octodns_zone(path, display, found)
         return
@@ -109,6 +128,22 @@ def _load_octodns_zone(path: Path, display: str, found: ZoneSet) -> None:
         found.zones.append(octodns_zones.load_zone(path.parent, zone, display))
     except InputFileError as exc:
         found.add_error(zone, exc)
+
+
+def _zones_named_in(config: Path) -> list[str]:
+    """Zone names listed under ``zones:`` in an octoDNS config, read without octoDNS (best effort)."""
+    names = []
+    in_zones = False
+    for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
+        if re.match(r"^zones[ \t]*:", line):
+            in_zones = True
+            continue
+        if in_zones and line and not line[0].isspace() and not line.startswith("#"):
+            break
+        match = re.match(r"^  ['\"]?([A-Za-z0-9_.*-]+\.?)['\"]?[ \t]*:", line) if in_zones else None
+        if match:
+            names.append(match.group(1))
+    return names
 
 
 _TOP_KEY = re.compile(r"^(providers|zones)[ \t]*:", re.MULTILINE)
