@@ -192,3 +192,13 @@ def test_custom_scenario_applies_exactly_its_rules() -> None:
 )
 def test_policy_detection(text: str, is_policy: bool) -> None:
     assert is_policy_text(text) is is_policy
+
+
+def test_dkim_targets_name_declared_selectors() -> None:
+    found = errors_of(
+        "mailflow: 1\ndomains:\n  a.example:\n    expect: {dkim: {selectors: [selector1], targets: {selector2: x.example}}}\n"
+    )
+    assert found == [
+        "p.yaml:4:54: domains.a.example.expect.dkim.targets: target given for selector 'selector2', "
+        "which is not in dkim.selectors (add it there)"
+    ]

@@ -174,6 +174,13 @@ class _Builder:
         both = {sender_ip(ip) for ip in spf.get("must_pass", ())} & {sender_ip(ip) for ip in spf.get("must_fail", ())}
         for ip in sorted(both):
             self.fail((*path, "expect", "spf"), f"{ip} is listed in both must_pass and must_fail")
+        dkim = merged.get("dkim") or {}
+        selectors = {s.lower() for s in dkim.get("selectors", ())}
+        for selector in sorted(set((dkim.get("targets") or {})) - selectors):
+            self.fail(
+                (*path, "expect", "dkim", "targets"),
+                f"target given for selector '{selector}', which is not in dkim.selectors (add it there)",
+            )
         lines = self._expect_lines(("defaults", "expect"))
         lines.update(self._expect_lines((*path, "expect")))
         return DomainPolicy(
