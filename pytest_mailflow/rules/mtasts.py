@@ -11,12 +11,24 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from ..dns.base import Answer
-from ..dns.https import policy_url
-from ..dns.records import RecordSyntaxError, txt_value
+from ..dns.https import HttpsResult, policy_url
+from ..dns.records import RecordSyntaxError, mx_record, txt_value
 from ..evidence import EvidenceView
 from ..names import relative
 from ..policy.model import DomainPolicy
-from ..transport.mta_sts import STS_VERSION, StsRecord, parse_sts_record, published, shown
+from ..transport.mta_sts import (
+    STS_VERSION,
+    StsPolicy,
+    StsRecord,
+    content_type_ok,
+    coverage_problems,
+    max_age_problem,
+    mode_problem,
+    parse_sts_policy,
+    parse_sts_record,
+    published,
+    shown,
+)
 from .base import CheckContext, Finding, Rule, Severity, microsoft, rfc
 
 _MS_MTA_STS = microsoft("Enhancing mail flow with MTA-STS", "purview/enhancing-mail-flow-with-mta-sts")
@@ -160,6 +172,71 @@ def check_required(ev: EvidenceView, ctx: CheckContext) -> Finding:
     )
 
 
+def _policy(ev: EvidenceView, ctx: CheckContext) -> tuple[StsPolicy | None, HttpsResult | None, tuple[str, ...]]:
+    """The fetched policy file, or (None, None, observed) when the domain publishes no usable record."""
+    name = _name(ctx)
+    answer = ev.ask(name, "TXT")
+    values = txt_values(answer)
+    observed = txt_observed(name, answer, values)
+    verdict = _judge(values)
+    if verdict.absent or verdict.record is None:
+        return None, None, observed
+    fetched = ev.fetched(policy_url(relative(ctx.domain)))
+    body = f"{fetched.url} -> HTTP {fetched.status} ({fetched.content_type or 'no Content-Type'})"
+    shown_lines = [f"  {line}" for line in fetched.body.splitlines()[:12]]
+    return parse_sts_policy(fetched.body), fetched, (*observed, body, *shown_lines)
+
+
+def check_policy_file(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    policy, fetched, observed = _policy(ev, ctx)
+    if fetched is None or policy is None:
+        return Finding(True, "publishes no usable MTA-STS record: no policy file to check", observed)
+    problems = []
+    if fetched.status != 200:
+        problems.append(f"the policy URL answered HTTP {fetched.status}, not 200 (redirects are not followed)")
+    if not content_type_ok(fetched.content_type):
+        problems.append(f"Content-Type is '{fetched.content_type}', not text/plain (RFC 8461 §3.2)")
+    if fetched.status == 200:
+        problems += list(policy.errors)
+        age = max_age_problem(policy)
+        if age:
+            problems.append(age)
+    if problems:
+        return Finding(False, "the MTA-STS policy file is not usable: " + "; ".join(problems), observed)
+    notes = f" ({'; '.join(policy.warnings)})" if policy.warnings else ""
+    return Finding(
+        True, f"serves a valid MTA-STS policy (mode {policy.mode}, max_age {policy.max_age}){notes}", observed
+    )
+
+
+def check_policy_mode(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    policy, fetched, observed = _policy(ev, ctx)
+    if fetched is None or policy is None:
+        return Finding(True, "publishes no usable MTA-STS record: no policy mode to check", observed)
+    problem = mode_problem(policy, ctx.policy.expect.mta_sts.mode)
+    if problem:
+        return Finding(False, problem, observed)
+    return Finding(True, f"the policy's mode is '{policy.mode}'", observed)
+
+
+def check_policy_covers_mx(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    policy, fetched, observed = _policy(ev, ctx)
+    if fetched is None or policy is None:
+        return Finding(True, "publishes no usable MTA-STS record: no MX coverage to check", observed)
+    answer = ev.ask(ctx.domain, "MX")
+    hosts = []
+    for text in answer.records if answer.status == "NOERROR" else ():
+        try:
+            hosts.append(mx_record(text).exchange)
+        except RecordSyntaxError:
+            continue
+    problems = coverage_problems(policy, hosts)
+    observed = (*observed, f"MX: {', '.join(relative(h) for h in hosts) or 'none'}")
+    if problems:
+        return Finding(False, "; ".join(problems) + " (RFC 8461 §4.1: '*.' matches exactly one label)", observed)
+    return Finding(True, "every MX host matches an 'mx:' line of the policy", observed)
+
+
 def _when_required(policy: DomainPolicy) -> tuple[str | None, ...]:
     return (None,) if policy.expect.mta_sts.required else ()
 
@@ -205,5 +282,50 @@ RULES = (
         expectation=lambda ctx: (
             f"a valid MTA-STS TXT record at _mta-sts.{relative(ctx.domain)} (expect.mta_sts.required: true)"
         ),
+    ),
+    Rule(
+        id="MF-MTASTS-003",
+        title="The MTA-STS policy file is served and valid",
+        family="mtasts",
+        severity=Severity.HIGH,
+        rationale="Senders fetch https://mta-sts.<domain>/.well-known/mta-sts.txt once they see the TXT record. "
+        "A file that is missing, redirected, not text/plain, or malformed is treated as no policy, so the "
+        "protection the record announces does not exist (RFC 8461 §3.2, §3.3).",
+        remediation="Serve the policy with HTTP 200, Content-Type text/plain and a certificate valid for "
+        "mta-sts.<domain>, with 'version: STSv1', 'mode:', one 'mx:' line per MX pattern and 'max_age:' "
+        "(at least a day; Microsoft's example uses 604800).",
+        references=(rfc(8461, "3.2", "MTA-STS policies"), rfc(8461, "3.3", "HTTPS policy fetching"), _MS_MTA_STS),
+        check=check_policy_file,
+        needs_fetch=True,
+        expectation=lambda ctx: f"a valid policy file at {policy_url(relative(ctx.domain))}",
+    ),
+    Rule(
+        id="MF-MTASTS-004",
+        title="The MTA-STS policy is in a mode the policy file allows",
+        family="mtasts",
+        severity=Severity.MEDIUM,
+        rationale="'testing' only reports failures; 'enforce' makes senders refuse delivery without valid TLS; "
+        "'none' withdraws the policy. Microsoft advises starting in testing and moving to enforce.",
+        remediation="Set 'mode:' in the policy file to one of the modes the policy allows (and change the TXT id).",
+        references=(rfc(8461, "5", "policy application"), _MS_MTA_STS),
+        check=check_policy_mode,
+        needs_fetch=True,
+        expect_keys=("mta_sts", "mode"),
+        expectation=lambda ctx: "mode " + " or ".join(ctx.policy.expect.mta_sts.mode),
+    ),
+    Rule(
+        id="MF-MTASTS-005",
+        title="The MTA-STS policy covers every MX host",
+        family="mtasts",
+        severity=Severity.HIGH,
+        rationale="A sender that applies the policy delivers only to MX hosts matching an 'mx:' line; in enforce "
+        "mode mail for an uncovered MX is not delivered there. '*.' matches exactly one label, so "
+        "'*.mx.microsoft' does not cover 'contoso-com.o-v1.mx.microsoft' (RFC 8461 §4.1).",
+        remediation="Add an 'mx:' line for each MX host (for Exchange Online '*.mail.protection.outlook.com' or the "
+        "exact mx.microsoft host), publish the file, and change the id in the TXT record.",
+        references=(rfc(8461, "4.1", "MX host validation"), _MS_MTA_STS),
+        check=check_policy_covers_mx,
+        needs_fetch=True,
+        expectation=lambda ctx: "every MX host matches an 'mx:' pattern of the policy",
     ),
 )
