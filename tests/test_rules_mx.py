@@ -1,4 +1,4 @@
-"""MX rules MF-MX-001..004, judged on evidence gathered from zone files."""
+"""MX rules MF-MX-001..007, judged on evidence gathered from zone files."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding
 from tests.support.scenario import zone, zone_source
 
-MX_RULES = ("MF-MX-001", "MF-MX-002", "MF-MX-003", "MF-MX-004")
+MX_RULES = tuple(f"MF-MX-{n:03d}" for n in range(1, 8))
+#: Expectations that make a rule apply (MF-MX-005 runs only for 'expect.mx.single: true').
+_RULE_EXPECT: dict[str, dict[str, Any]] = {"MF-MX-005": {"mx": {"single": True}}}
 
 
 def source(zones: dict[str, str]) -> ZoneSource:
@@ -326,6 +328,219 @@ def test_mx_004_fails_when_the_null_mx_is_not_alone(body):
     assert "a null MX must be the only MX record, with preference 0" in result.summary
 
 
+# --- MF-MX-005: exactly one MX when the policy asks for it ---------------------------------------
+
+SINGLE = {"mx": {"single": True}}
+
+
+@pytest.mark.parametrize(
+    ("body", "summary"),
+    [
+        ("@ MX 10 mx1.a.example.\nmx1 A 192.0.2.1", "publishes exactly one MX record: 10 mx1.a.example."),
+        (
+            "@ MX 0 a-example.mail.protection.outlook.com.",
+            "publishes exactly one MX record: 0 a-example.mail.protection.outlook.com.",
+        ),
+        ("@ MX 0 .", "publishes exactly one MX record: 0 ."),
+    ],
+)
+def test_mx_005_passes_with_one_mx(body, summary):
+    result = finding("MF-MX-005", {"a.example": body}, SINGLE)
+    assert result.passed
+    assert result.summary == summary
+
+
+def test_mx_005_fails_with_two_mx_records():
+    result = finding("MF-MX-005", {"a.example": GOOD}, SINGLE)
+    assert not result.passed
+    assert result.summary == (
+        "publishes 2 MX records (10 mx1.a.example., 20 mx2.a.example.); the policy expects exactly one, "
+        "pointing at the system that should receive first"
+    )
+    assert result.observed == ("MX: 10 mx1.a.example., 20 mx2.a.example.",)
+
+
+def test_mx_005_fails_for_an_old_system_left_next_to_microsoft_365():
+    body = "@ MX 0 a-example.mail.protection.outlook.com.\n@ MX 10 mx1.a.example.\nmx1 A 192.0.2.1"
+    result = finding("MF-MX-005", {"a.example": body}, SINGLE)
+    assert not result.passed
+    assert result.summary.startswith(
+        "publishes 2 MX records (0 a-example.mail.protection.outlook.com., 10 mx1.a.example.)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("zones", "domain", "status"),
+    [
+        pytest.param({"a.example": "@ A 192.0.2.1"}, "a.example", "NODATA", id="nodata"),
+        pytest.param({"a.example": ""}, "gone.a.example", "NXDOMAIN", id="nxdomain"),
+    ],
+)
+def test_mx_005_fails_without_mx(zones, domain, status):
+    result = finding("MF-MX-005", zones, SINGLE, domain=domain)
+    assert not result.passed
+    assert result.summary == f"publishes no MX records ({status}); the policy expects exactly one"
+
+
+@pytest.mark.parametrize("expect", [None, {"mx": {"single": False}}, {"mx": {"hosts": ["mx1.a.example"]}}])
+def test_mx_005_is_not_collected_unless_the_policy_asks_for_one_mx(expect):
+    assert plan(domain_policy("MF-MX-005", expect)) == []
+
+
+def test_mx_005_is_undetermined_when_the_mx_lookup_fails():
+    dns = Servfail(source({"a.example": GOOD}), ("a.example", "MX"))
+    with pytest.raises(ResolutionError) as caught:
+        finding("MF-MX-005", {}, SINGLE, dns=dns)
+    assert caught.value.cause == "SERVFAIL"
+
+
+def test_mx_005_reads_its_expectation_line_from_the_policy():
+    text = "mailflow: 1\ndomains:\n  a.example:\n    scenario: custom\n    rules: [MF-MX-005]\n    expect:\n      mx:\n        single: true\n"
+    (policy_domain,) = load_policy_text(text, "p.yaml").domains
+    (check,) = plan(policy_domain)
+    assert check.line == 8
+    assert check.rule.expectation(CheckContext("a.example", policy_domain)) == "exactly one MX record"
+
+
+# --- MF-MX-006: no retired Exchange Online hosts -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(GOOD, id="own-hosts"),
+        pytest.param("@ MX 0 a-example.mail.protection.outlook.com.", id="current-endpoint"),
+        pytest.param("@ MX 0 a-example.o-v1.mx.microsoft.", id="dnssec-endpoint"),
+        pytest.param("@ MX 10 mail.eo.outlook.com.a.example.\n", id="lookalike-inside-the-domain"),
+        pytest.param("@ MX 10 xmail.eo.outlook.com.", id="lookalike-label"),
+        pytest.param("@ MX 0 .", id="null-mx"),
+        pytest.param("@ A 192.0.2.1", id="no-mx"),
+    ],
+)
+def test_mx_006_passes_without_retired_hosts(body):
+    result = finding("MF-MX-006", {"a.example": body})
+    assert result.passed
+    assert result.summary == "no MX target is a retired Exchange Online endpoint"
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        pytest.param("@ MX 10 mail.eo.outlook.com.", "mail.eo.outlook.com", id="eo"),
+        pytest.param(
+            "@ MX 10 a-example.mail.eo.outlook.com.",
+            "a-example.mail.eo.outlook.com (under mail.eo.outlook.com)",
+            id="eo-token",
+        ),
+        pytest.param(
+            "@ MX 10 a.example.mail.messaging.microsoft.com.",
+            "a.example.mail.messaging.microsoft.com (under mail.messaging.microsoft.com)",
+            id="fope",
+        ),
+        pytest.param("@ MX 10 MAIL.GLOBAL.FRONTBRIDGE.COM.", "mail.global.frontbridge.com", id="frontbridge"),
+        pytest.param(
+            "@ MX 0 a-example.mail.protection.outlook.de.",
+            "a-example.mail.protection.outlook.de (under mail.protection.outlook.de)",
+            id="germany",
+        ),
+    ],
+)
+def test_mx_006_fails_for_a_retired_host(body, named):
+    result = finding("MF-MX-006", {"a.example": body + "\n@ MX 20 mx1.a.example.\nmx1 A 192.0.2.1"})
+    assert not result.passed
+    assert result.summary == (
+        f"MX names retired Exchange Online endpoints: {named}; expected only the current endpoint "
+        "(<token>.mail.protection.outlook.com or <token>.<c>-v1.mx.microsoft) or the domain's own hosts"
+    )
+
+
+def test_mx_006_names_every_retired_host():
+    body = "@ MX 10 mail.eo.outlook.com.\n@ MX 20 mail.global.frontbridge.com.\n@ MX 0 a-example.mail.protection.outlook.com."
+    result = finding("MF-MX-006", {"a.example": body})
+    assert not result.passed
+    assert "mail.eo.outlook.com, mail.global.frontbridge.com;" in result.summary
+
+
+def test_mx_006_is_always_collected():
+    (check,) = plan(domain_policy("MF-MX-006"))
+    assert check.param is None
+
+
+def test_mx_006_is_undetermined_when_the_mx_lookup_fails():
+    dns = Servfail(source({"a.example": "@ MX 10 mail.eo.outlook.com."}), ("a.example", "MX"))
+    with pytest.raises(ResolutionError):
+        finding("MF-MX-006", {}, dns=dns)
+
+
+# --- MF-MX-007: the mx.microsoft namespace -------------------------------------------------------
+
+DNSSEC_MX = "a-example.o-v1.mx.microsoft."
+
+
+@pytest.mark.parametrize("priority", [0, 10])
+def test_mx_007_passes_for_a_lone_mx_microsoft_host_at_0_or_10(priority):
+    result = finding("MF-MX-007", {"a.example": f"@ MX {priority} {DNSSEC_MX}"})
+    assert result.passed
+    assert result.summary == f"the mx.microsoft host a-example.o-v1.mx.microsoft stands alone at priority {priority}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(GOOD, id="own-hosts"),
+        pytest.param("@ MX 0 a-example.mail.protection.outlook.com.\n@ MX 10 mx1.a.example.", id="classic-endpoint"),
+        pytest.param("@ MX 10 mx.microsoft.a.example.\n@ MX 20 mx1.a.example.", id="lookalike"),
+        pytest.param("@ A 192.0.2.1", id="no-mx"),
+    ],
+)
+def test_mx_007_passes_when_no_host_is_under_mx_microsoft(body):
+    result = finding("MF-MX-007", {"a.example": body})
+    assert result.passed
+    assert result.summary == "no MX target is under mx.microsoft; the rule does not apply"
+
+
+@pytest.mark.parametrize("priority", [1, 5, 20, 30])
+def test_mx_007_fails_for_another_priority(priority):
+    result = finding("MF-MX-007", {"a.example": f"@ MX {priority} {DNSSEC_MX}"})
+    assert not result.passed
+    assert result.summary == f"a-example.o-v1.mx.microsoft has priority {priority}, expected 0 or 10"
+
+
+def test_mx_007_fails_for_a_fallback_mx():
+    body = f"@ MX 0 {DNSSEC_MX}\n@ MX 30 a-example.mail.protection.outlook.com."
+    result = finding("MF-MX-007", {"a.example": body})
+    assert not result.passed
+    assert result.summary == (
+        "1 other MX record next to a-example.o-v1.mx.microsoft (30 a-example.mail.protection.outlook.com), "
+        "expected none: no fallback MX beside an mx.microsoft host"
+    )
+
+
+def test_mx_007_fails_half_way_through_the_migration():
+    # Step 3 of Microsoft's procedure: the new host added at 20 next to the old one at 0.
+    body = f"@ MX 0 a-example.mail.protection.outlook.com.\n@ MX 20 {DNSSEC_MX}"
+    result = finding("MF-MX-007", {"a.example": body})
+    assert not result.passed
+    assert result.summary == (
+        "a-example.o-v1.mx.microsoft has priority 20, expected 0 or 10; 1 other MX record next to "
+        "a-example.o-v1.mx.microsoft (0 a-example.mail.protection.outlook.com), expected none: no fallback MX "
+        "beside an mx.microsoft host"
+    )
+
+
+def test_mx_007_fails_for_two_mx_microsoft_hosts():
+    body = f"@ MX 0 {DNSSEC_MX}\n@ MX 10 a-example.p-v1.mx.microsoft."
+    result = finding("MF-MX-007", {"a.example": body})
+    assert not result.passed
+    assert "1 other MX record next to a-example.o-v1.mx.microsoft (10 a-example.p-v1.mx.microsoft)" in result.summary
+
+
+def test_mx_007_is_undetermined_when_the_mx_lookup_fails():
+    dns = Servfail(source({"a.example": f"@ MX 0 {DNSSEC_MX}"}), ("a.example", "MX"))
+    with pytest.raises(ResolutionError):
+        finding("MF-MX-007", {}, dns=dns)
+
+
 # --- undetermined MX lookups make every MX rule an error -----------------------------------------
 
 
@@ -333,14 +548,14 @@ def test_mx_004_fails_when_the_null_mx_is_not_alone(body):
 def test_every_mx_rule_is_undetermined_when_the_mx_lookup_fails(rule_id):
     dns = Servfail(source({"a.example": GOOD}), ("a.example", "MX"))
     with pytest.raises(ResolutionError) as caught:
-        finding(rule_id, {}, dns=dns)
+        finding(rule_id, {}, _RULE_EXPECT.get(rule_id), dns=dns)
     assert caught.value.question == Question.of("a.example", "MX")
 
 
 @pytest.mark.parametrize("rule_id", MX_RULES)
 def test_every_mx_rule_is_undetermined_outside_the_zones(rule_id):
     with pytest.raises(ResolutionError):
-        finding(rule_id, {"a.example": GOOD}, domain="b.example")
+        finding(rule_id, {"a.example": GOOD}, _RULE_EXPECT.get(rule_id), domain="b.example")
 
 
 class _Factory:
@@ -375,6 +590,7 @@ def test_the_engine_judges_every_mx_rule_from_one_gathering():
     (policy_domain,) = load_policy_text(text, "p.yaml").domains
     engine = Engine(_Factory(source({"a.example": GOOD})))
     results = [engine.run(check) for check in plan(policy_domain)]
-    assert [r.check.rule.id for r in results] == list(MX_RULES)
+    # MF-MX-005 is not collected: the policy does not ask for a single MX.
+    assert [r.check.rule.id for r in results] == [r for r in MX_RULES if r != "MF-MX-005"]
     assert all(r.finding.passed for r in results)
     assert len(engine._evidence) == 1

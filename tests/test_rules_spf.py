@@ -1,4 +1,4 @@
-"""SPF rules MF-SPF-001..011, judged on evidence gathered from zone files (and pyspf for 010/011)."""
+"""SPF rules MF-SPF-001..014, judged on evidence gathered from zone files (and pyspf for 010/011)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from typing import Any
 import pytest
 
 from pytest_mailflow.dns.base import Answer, DnsSource, Question, ResolutionError
+from pytest_mailflow.dns.records import txt_presentation
 from pytest_mailflow.dns.zone import ZoneSource
 from pytest_mailflow.engine import Engine, Undetermined
 from pytest_mailflow.gather import GatherRequest, gather
 from pytest_mailflow.plan import plan
 from pytest_mailflow.policy.load import load_policy_text
 from pytest_mailflow.policy.model import DomainPolicy
+from pytest_mailflow.policy.scenarios import scenarios
 from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding
 from tests.support.scenario import zone, zone_source
 
-SPF_RULES = tuple(f"MF-SPF-{n:03d}" for n in range(1, 12))
+SPF_RULES = tuple(f"MF-SPF-{n:03d}" for n in range(1, 15))
 
 
 def source(zones: dict[str, str]) -> ZoneSource:
@@ -79,6 +81,12 @@ def finding(
     dns: DnsSource | None = None,
 ) -> Finding:
     (only,) = findings(rule_id, zones, expect, domain=domain, dns=dns).values()
+    return only
+
+
+def spelled(ip: str) -> str:
+    """The address as the policy loader spells it (the check's parameter and test ID)."""
+    (only,) = domain_policy("MF-SPF-010", {"spf": {"must_pass": [ip]}}).expect.spf.must_pass
     return only
 
 
@@ -196,7 +204,7 @@ def test_spf_002_fails_for_errors_in_the_record(record, words):
     assert result.summary.startswith("SPF syntax errors make evaluation a permerror: ")
     assert words in result.summary
     assert "reached through the tree" not in result.summary
-    assert result.details[0] == f'a.example: "{record}"'
+    assert result.details[:2] == ("lookup tree:", f'a.example: "{record}"')
 
 
 def test_spf_002_fails_for_errors_in_an_included_record():
@@ -206,10 +214,10 @@ def test_spf_002_fails_for_errors_in_an_included_record():
     assert "198.51.100.300" in result.summary
 
 
-def test_spf_002_fails_for_an_included_name_with_two_records():
+def test_spf_002_leaves_an_included_name_with_two_records_to_spf_013():
     result = finding("MF-SPF-002", spf("v=spf1 include:two.vendor.test -all"))
-    assert not result.passed
-    assert "two.vendor.test (reached through the tree): 2 SPF records (permerror)" in result.summary
+    assert result.passed
+    assert result.summary == "every SPF record in the tree parses"
 
 
 def test_spf_002_ignores_errors_after_all():
@@ -227,9 +235,25 @@ def test_spf_002_leaves_a_missing_or_doubled_record_to_spf_001(body):
     assert "see MF-SPF-001" in result.summary
 
 
-@pytest.mark.parametrize("record", ["v=spf1 include:text.vendor.test -all", "v=spf1 redirect=text.vendor.test"])
-def test_spf_002_fails_for_an_include_or_redirect_without_spf(record):
-    assert not finding("MF-SPF-002", spf(record)).passed
+@pytest.mark.parametrize(
+    "record",
+    [
+        "v=spf1 include:text.vendor.test -all",
+        "v=spf1 redirect=text.vendor.test",
+        "v=spf1 include:gone.vendor.test -all",
+    ],
+)
+def test_spf_002_leaves_an_include_or_redirect_without_spf_to_spf_013(record):
+    # One fact, one rule: a target without exactly one SPF record is MF-SPF-013's finding.
+    assert finding("MF-SPF-002", spf(record)).passed
+
+
+def test_spf_002_leaves_a_loop_to_spf_013():
+    zones = {
+        "a.example": '@ TXT "v=spf1 include:b.example -all"',
+        "b.example": '@ TXT "v=spf1 include:a.example -all"',
+    }
+    assert finding("MF-SPF-002", zones).passed
 
 
 def test_spf_002_fails_for_an_exp_only_macro_in_a_mechanism():
@@ -473,9 +497,24 @@ def test_spf_006_leaves_a_missing_record_to_spf_001():
     assert result.summary == "no single SPF record to check"
 
 
-def test_spf_006_redirect_to_a_name_without_spf_is_not_described_as_missing_redirect():
-    result = finding("MF-SPF-006", spf("v=spf1 redirect=text.vendor.test"))
+@pytest.mark.parametrize("target", ["text.vendor.test", "two.vendor.test", "gone.vendor.test"])
+def test_spf_006_leaves_a_redirect_to_a_name_without_one_spf_record_to_spf_013(target):
+    result = finding("MF-SPF-006", spf(f"v=spf1 redirect={target}"))
     assert "without 'all' or 'redirect'" not in result.summary
+    assert result.passed
+    assert result.summary == (
+        f"no final 'all' to check: the record redirects to {target}, which has no single SPF record (see MF-SPF-013)"
+    )
+
+
+def test_spf_006_shows_the_lookup_tree_when_the_all_comes_through_a_redirect():
+    result = finding("MF-SPF-006", spf("v=spf1 redirect=neutral.vendor.test"))
+    assert not result.passed
+    assert result.details[0] == "lookup tree:"
+    assert " 1. redirect=neutral.vendor.test" in "\n".join(result.details)
+    own = finding("MF-SPF-006", spf("v=spf1 ip4:192.0.2.1 ?all"))
+    assert not own.passed
+    assert own.details == ()
 
 
 def test_spf_006_is_undetermined_when_the_redirect_is_unresolved():
@@ -646,7 +685,7 @@ EVAL_EXTRA = (
 )
 def test_spf_010_passes_for_authorised_senders(record, ips):
     found = findings("MF-SPF-010", spf(record, EVAL_EXTRA), {"spf": {"must_pass": ips}})
-    assert list(found) == ips
+    assert list(found) == [spelled(ip) for ip in ips]
     for ip, result in found.items():
         assert result.passed, result.summary
         assert result.summary == f"SPF result for {ip} is pass"
@@ -672,6 +711,7 @@ def test_spf_010_passes_for_authorised_senders(record, ips):
 )
 def test_spf_010_fails_for_other_results(record, ip, result):
     found = finding("MF-SPF-010", spf(record, EVAL_EXTRA), {"spf": {"must_pass": [ip]}})
+    ip = spelled(ip)
     assert not found.passed
     assert found.summary.startswith(f"SPF result for {ip} is {result}")
     assert f"check_host({ip}, a.example) = {result}" in found.observed
@@ -732,7 +772,7 @@ def test_spf_010_011_are_undetermined_on_temperror(rule_id, record):
 def test_spf_011_passes_when_the_sender_is_refused(record, ip, result):
     found = finding("MF-SPF-011", spf(record, EVAL_EXTRA), {"spf": {"must_fail": [ip]}})
     assert found.passed
-    assert found.summary == f"SPF result for {ip} is {result}"
+    assert found.summary == f"SPF result for {spelled(ip)} is {result}"
 
 
 @pytest.mark.parametrize(
@@ -767,6 +807,407 @@ def test_spf_010_and_011_together():
         "203.0.113.1": False,
     }
     assert {ip: f.passed for ip, f in failing.items()} == {"203.0.113.5": True, "192.0.2.8": False}
+
+
+# --- MF-SPF-012: record size ---------------------------------------------------------------------
+
+
+def sized_record(octets: int) -> str:
+    """A valid SPF record of exactly ``octets`` octets: ip4 terms, padded with an unknown modifier (RFC 7208 §6)."""
+    terms: list[str] = []
+    while len(" ".join(["v=spf1", *terms, "-all"])) + 24 < octets:
+        terms.append(f"ip4:198.51.{len(terms) // 256}.{len(terms) % 256}")
+    base = " ".join(["v=spf1", *terms, "-all"])
+    return f"{base} x={'a' * (octets - len(base) - 3)}"
+
+
+def size_zones(record: str, extra: str = "", origin: str = "a.example") -> dict[str, str]:
+    return {origin: f"@ TXT {txt_presentation(record)}\n{extra}"}
+
+
+def test_spf_012_measures_the_record_and_the_whole_answer():
+    result = finding("MF-SPF-012", size_zones("v=spf1 -all"))
+    assert result.passed
+    # 12 header + 15 question (a.example. is 11 octets, then type and class)
+    # + 24 answer (2 compressed owner + 10 type/class/TTL/length + 12 RDATA: one length octet and 11 text octets)
+    assert result.summary == "the SPF record is 11 octets and the TXT answer 51 octets (limits 450 and 512)"
+    assert result.observed == (
+        'SPF record: "v=spf1 -all"',
+        "SPF record: 11 octets in 1 character-string (limit 450)",
+        "TXT answer for a.example: 1 record, 51 octets as a DNS response without EDNS (limit 512)",
+    )
+
+
+def test_spf_012_counts_every_txt_record_and_the_cname_chain():
+    zones = {
+        "a.example": 'sub CNAME spf.vendor.test.\n@ TXT "google-site-verification=x"',
+        "vendor.test": VENDOR,
+    }
+    result = finding("MF-SPF-012", zones, domain="sub.a.example")
+    assert result.passed
+    # 12 + 19 (sub.a.example. is 15) + CNAME 29 (2 + 10 + spf.vendor.test. 17) + TXT 66 (2 + 10 + 1 + 53)
+    assert "the TXT answer 126 octets" in result.summary
+    zones = size_zones("v=spf1 -all", '@ TXT "google-site-verification=0123456789"\n@ TXT "MS=ms12345678"')
+    result = finding("MF-SPF-012", zones)
+    assert result.passed
+    # 12 + 15 + 24 ("v=spf1 -all") + 48 (35 octets of text) + 26 (13 octets of text)
+    assert "TXT answer for a.example: 3 records, 125 octets" in result.observed[2]
+
+
+@pytest.mark.parametrize("octets", [300, 449, 450])
+def test_spf_012_passes_up_to_450_octets(octets):
+    record = sized_record(octets)
+    assert len(record) == octets
+    result = finding("MF-SPF-012", size_zones(record))
+    assert result.passed, result.summary
+    assert f"the SPF record is {octets} octets" in result.summary
+    assert f"in {(octets + 254) // 255} character-strings" in result.observed[1]
+
+
+@pytest.mark.parametrize("octets", [451, 470])
+def test_spf_012_fails_past_450_octets(octets):
+    record = sized_record(octets)
+    result = finding("MF-SPF-012", size_zones(record))
+    assert not result.passed
+    assert result.summary == f"the SPF record is {octets} octets, expected at most 450 (RFC 7208 §3.4's guideline)"
+    assert result.details == (f"TXT  {octets} octets: {record}",)
+
+
+def test_spf_012_fails_when_other_txt_records_push_the_answer_past_512_octets():
+    record = sized_record(420)
+    other = "google-site-verification=" + "x" * 43
+    result = finding("MF-SPF-012", size_zones(record, f'@ TXT "{other}"'))
+    assert not result.passed
+    # 12 + 15 + (12 + 420 + 2 length octets) + (12 + 68 + 1) = 542
+    assert result.summary == (
+        "the TXT answer for a.example is 542 octets, with 1 other TXT record at the name, expected at most 512 so "
+        "it fits a UDP response without EDNS (RFC 7208 §3.4, RFC 1035 §2.3.4); receivers whose retry over TCP "
+        "fails may ignore the record"
+    )
+    assert sorted(result.details) == sorted((f"TXT  420 octets: {record}", f"TXT   68 octets: {other}"))
+    # The same records pass without the other TXT record.
+    assert finding("MF-SPF-012", size_zones(record)).passed
+
+
+def test_spf_012_the_name_itself_counts_toward_512_octets():
+    record = sized_record(450)
+    long_name = "a" * 60 + ".b.example"
+    assert finding("MF-SPF-012", size_zones(record, origin="b.example"), domain="b.example").passed
+    result = finding("MF-SPF-012", {"b.example": f"{'a' * 60} TXT {txt_presentation(record)}"}, domain=long_name)
+    # 12 + (72 + 4) + (12 + 452) = 552, the name being 72 octets on the wire (61 + 2 + 8 + 1): the record is
+    # within 450 octets, the answer is not.
+    assert not result.passed
+    assert result.summary.startswith(f"the TXT answer for {long_name} is 552 octets, expected at most 512")
+
+
+@pytest.mark.parametrize("body", ['@ TXT "hello"', '@ TXT "v=spf1 -all"\n@ TXT "v=spf1 ~all"', "@ A 192.0.2.1"])
+def test_spf_012_leaves_a_missing_or_doubled_record_to_spf_001(body):
+    result = finding("MF-SPF-012", {"a.example": body})
+    assert result.passed
+    assert result.summary == "no single SPF record to measure (see MF-SPF-001)"
+
+
+def test_spf_012_is_undetermined_when_the_txt_lookup_fails():
+    dns = Servfail(source(size_zones(sized_record(470))), ("a.example", "TXT"))
+    with pytest.raises(ResolutionError) as caught:
+        finding("MF-SPF-012", {}, dns=dns)
+    assert caught.value.question == Question.of("a.example", "TXT")
+
+
+def test_spf_012_only_needs_the_domains_own_txt_answer():
+    # An unresolvable include does not make the size check undetermined.
+    assert finding("MF-SPF-012", spf("v=spf1 include:spf.outside.test -all")).passed
+
+
+# --- MF-SPF-013: include and redirect targets ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("record", "summary"),
+    [
+        (
+            "v=spf1 include:nested.vendor.test -all",
+            "every include and redirect target publishes exactly one SPF record (3 checked)",
+        ),
+        (
+            # Without 'all' the redirect is followed: spf, nested, and nested's spf and old.
+            "v=spf1 include:spf.vendor.test redirect=nested.vendor.test",
+            "every include and redirect target publishes exactly one SPF record (4 checked)",
+        ),
+        (
+            # With 'all' the redirect is ignored (RFC 7208 §6.1) and its target never looked at.
+            "v=spf1 include:spf.vendor.test redirect=text.vendor.test -all",
+            "every include and redirect target publishes exactly one SPF record (1 checked)",
+        ),
+        (
+            "v=spf1 redirect=nested.vendor.test",
+            "every include and redirect target publishes exactly one SPF record (3 checked)",
+        ),
+        ("v=spf1 ip4:192.0.2.0/24 -all", "the SPF tree has no include or redirect"),
+        ("v=spf1 -all include:text.vendor.test", "the SPF tree has no include or redirect"),
+        ("v=spf1 include=text.vendor.test -all", "the SPF tree has no include or redirect"),
+        (
+            "v=spf1 include:%{d}.spf.vendor.test -all",
+            "no include or redirect target could be checked; 1 with macros depend on the sender and were not "
+            "checked: 'include:%{d}.spf.vendor.test' in a.example",
+        ),
+    ],
+)
+def test_spf_013_passes_when_every_target_has_one_record(record, summary):
+    result = finding("MF-SPF-013", spf(record))
+    assert result.passed
+    assert result.summary == summary
+
+
+def test_spf_013_a_diamond_is_not_a_loop():
+    zones = spf("v=spf1 include:nested.vendor.test include:spf.vendor.test -all")
+    result = finding("MF-SPF-013", zones)
+    assert result.passed
+    assert "(4 checked)" in result.summary
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        pytest.param(
+            "v=spf1 include:text.vendor.test -all",
+            "'include:text.vendor.test' in a.example: text.vendor.test publishes no SPF record (NOERROR), "
+            "expected exactly one SPF record: permerror (RFC 7208 §5.2)",
+            id="include-txt-without-spf",
+        ),
+        pytest.param(
+            "v=spf1 redirect=text.vendor.test",
+            "'redirect=text.vendor.test' in a.example: text.vendor.test publishes no SPF record (NOERROR), "
+            "expected exactly one SPF record: permerror (RFC 7208 §6.1)",
+            id="redirect-txt-without-spf",
+        ),
+        pytest.param(
+            "v=spf1 include:gone.vendor.test -all",
+            "'include:gone.vendor.test' in a.example: gone.vendor.test does not exist (NXDOMAIN), "
+            "expected exactly one SPF record: permerror (RFC 7208 §5.2)",
+            id="include-nxdomain",
+        ),
+        pytest.param(
+            "v=spf1 include:host.vendor.test -all",
+            "'include:host.vendor.test' in a.example: host.vendor.test publishes no SPF record (NODATA), "
+            "expected exactly one SPF record: permerror (RFC 7208 §5.2)",
+            id="include-of-a-host-name",
+        ),
+        pytest.param(
+            "v=spf1 include:two.vendor.test -all",
+            "'include:two.vendor.test' in a.example: two.vendor.test publishes 2 SPF records, expected exactly "
+            "one: permerror (RFC 7208 §4.5, §5.2)",
+            id="include-two-records",
+        ),
+        pytest.param(
+            "v=spf1 redirect=two.vendor.test",
+            "'redirect=two.vendor.test' in a.example: two.vendor.test publishes 2 SPF records, expected exactly "
+            "one: permerror (RFC 7208 §4.5, §6.1)",
+            id="redirect-two-records",
+        ),
+        pytest.param(
+            "v=spf1 include:deep.vendor.test -all",
+            "'include:text.vendor.test' in deep.vendor.test: text.vendor.test publishes no SPF record (NOERROR)",
+            id="nested",
+        ),
+    ],
+)
+def test_spf_013_fails_for_a_target_without_one_spf_record(record, problem):
+    zones = spf(record)
+    zones["vendor.test"] += 'deep TXT "v=spf1 include:text.vendor.test -all"\nhost A 198.51.100.25\n'
+    result = finding("MF-SPF-013", zones)
+    assert not result.passed
+    assert result.summary.startswith("include and redirect targets must each publish exactly one SPF record: ")
+    assert problem in result.summary
+    assert result.details[0] == "lookup tree:"
+    assert result.details[-1].startswith("total: ")
+
+
+def test_spf_013_reports_every_broken_target():
+    result = finding("MF-SPF-013", spf("v=spf1 include:text.vendor.test include:two.vendor.test -all"))
+    assert not result.passed
+    assert "text.vendor.test publishes no SPF record" in result.summary
+    assert "two.vendor.test publishes 2 SPF records" in result.summary
+
+
+def test_spf_013_fails_for_an_include_loop_and_shows_the_path():
+    zones = {
+        "a.example": '@ TXT "v=spf1 include:b.example -all"',
+        "b.example": '@ TXT "v=spf1 include:c.example -all"',
+        "c.example": '@ TXT "v=spf1 include:a.example -all"',
+    }
+    result = finding("MF-SPF-013", zones)
+    assert not result.passed
+    assert (
+        "'include:a.example' in c.example: a.example is already being evaluated "
+        "(a.example -> b.example -> c.example -> a.example), an include loop: evaluation never finishes and ends "
+        "in permerror at the 10-lookup limit (RFC 7208 §4.6.4)"
+    ) in result.summary
+    assert any("include loop (already on the path)" in line for line in result.details)
+
+
+def test_spf_013_fails_for_a_redirect_to_itself():
+    result = finding("MF-SPF-013", spf("v=spf1 ip4:192.0.2.1 redirect=a.example"))
+    assert not result.passed
+    assert "a.example is already being evaluated (a.example -> a.example), a redirect loop" in result.summary
+
+
+@pytest.mark.parametrize("body", ['@ TXT "hello"', '@ TXT "v=spf1 include:text.vendor.test"\n@ TXT "v=spf1 -all"'])
+def test_spf_013_leaves_a_missing_or_doubled_record_to_spf_001(body):
+    result = finding("MF-SPF-013", {"a.example": body, "vendor.test": VENDOR})
+    assert result.passed
+    assert result.summary == "no single SPF record to check (see MF-SPF-001)"
+
+
+def test_spf_013_is_undetermined_when_a_target_is_unresolved():
+    with pytest.raises(ResolutionError) as caught:
+        finding("MF-SPF-013", spf("v=spf1 include:spf.vendor.test include:spf.outside.test -all"))
+    assert caught.value.question == Question.of("spf.outside.test", "TXT")
+    dns = Servfail(source(spf("v=spf1 include:spf.vendor.test -all")), ("spf.vendor.test", "TXT"))
+    with pytest.raises(ResolutionError):
+        finding("MF-SPF-013", {}, dns=dns)
+
+
+def test_spf_013_a_known_broken_target_wins_over_an_unresolved_one():
+    result = finding("MF-SPF-013", spf("v=spf1 include:text.vendor.test include:spf.outside.test -all"))
+    assert not result.passed
+    assert "text.vendor.test publishes no SPF record" in result.summary
+
+
+# --- MF-SPF-014: an mx mechanism finds at most 10 MX names ----------------------------------------
+
+
+def mx_names(count: int, name: str = "many") -> str:
+    """``count`` MX records at ``name``.a.example, their hosts with addresses."""
+    lines = [f"{name} MX {n} mx{n}.{name}.a.example." for n in range(count)]
+    lines += [f"mx{n}.{name} A 192.0.2.{n + 1}" for n in range(count)]
+    return "\n".join(lines) + "\n"
+
+
+MANY_MX = mx_names(11)
+
+
+@pytest.mark.parametrize("count", [1, 9, 10])
+def test_spf_014_passes_up_to_ten_mx_names(count):
+    result = finding("MF-SPF-014", spf("v=spf1 mx:many.a.example -all", mx_names(count)))
+    assert result.passed
+    assert result.summary == f"no mx mechanism finds more than 10 MX names (the most is {count})"
+
+
+@pytest.mark.parametrize("count", [11, 15])
+def test_spf_014_fails_past_ten_mx_names(count):
+    result = finding("MF-SPF-014", spf("v=spf1 ip4:192.0.2.0/24 mx:many.a.example -all", mx_names(count)))
+    assert not result.passed
+    assert result.summary == (
+        f"'mx:many.a.example' in a.example finds {count} MX names, expected at most 10: the mx mechanism is a "
+        "permerror (RFC 7208 §4.6.4)"
+    )
+    assert result.details[0] == "lookup tree:"
+    assert f" 1. mx:many.a.example  ({count} MX names)" in "\n".join(result.details)
+
+
+def test_spf_014_fails_for_a_bare_mx_and_inside_an_include():
+    apex_mx = "".join(f"@ MX {n} mx{n}.a.example.\nmx{n} A 192.0.2.{n + 1}\n" for n in range(11))
+    zones = spf("v=spf1 mx include:mx.vendor.test -all", apex_mx + MANY_MX)
+    zones["vendor.test"] += 'mx TXT "v=spf1 mx:many.a.example -all"\n'
+    result = finding("MF-SPF-014", zones)
+    assert not result.passed
+    assert "'mx' in a.example finds 11 MX names" in result.summary
+    assert "'mx:many.a.example' in mx.vendor.test finds 11 MX names" in result.summary
+
+
+def test_spf_014_agrees_with_pyspf():
+    zones = spf("v=spf1 mx:many.a.example -all", mx_names(11))
+    found = finding("MF-SPF-010", zones, {"spf": {"must_pass": ["192.0.2.1"]}})
+    assert found.summary.startswith("SPF result for 192.0.2.1 is permerror")
+    zones = spf("v=spf1 mx:many.a.example -all", mx_names(10))
+    assert finding("MF-SPF-010", zones, {"spf": {"must_pass": ["192.0.2.1"]}}).passed
+
+
+@pytest.mark.parametrize(
+    ("record", "summary"),
+    [
+        ("v=spf1 ip4:192.0.2.0/24 -all", "the SPF tree has no mx mechanism"),
+        ("v=spf1 -all mx:many.a.example", "the SPF tree has no mx mechanism"),
+        ("v=spf1 mx:gone.a.example -all", "no mx mechanism finds more than 10 MX names (the most is 0)"),
+        (
+            "v=spf1 mx:%{d}.a.example -all",
+            "no mx mechanism finds more than 10 MX names; mx with macros depends on the sender and was not "
+            "checked: 'mx:%{d}.a.example' in a.example",
+        ),
+    ],
+)
+def test_spf_014_passes_without_a_large_mx(record, summary):
+    result = finding("MF-SPF-014", spf(record, MANY_MX))
+    assert result.passed
+    assert result.summary == summary
+
+
+def test_spf_014_leaves_a_missing_record_to_spf_001():
+    result = finding("MF-SPF-014", {"a.example": "@ A 192.0.2.1"})
+    assert result.passed
+    assert result.summary == "no single SPF record to check (see MF-SPF-001)"
+
+
+def test_spf_014_is_undetermined_when_the_mx_lookup_fails():
+    dns = Servfail(source(spf("v=spf1 mx:many.a.example -all", mx_names(3))), ("many.a.example", "MX"))
+    with pytest.raises(ResolutionError) as caught:
+        finding("MF-SPF-014", {}, dns=dns)
+    assert caught.value.question == Question.of("many.a.example", "MX")
+    with pytest.raises(ResolutionError):
+        finding("MF-SPF-014", spf("v=spf1 include:spf.outside.test -all"))
+
+
+def test_spf_014_a_known_large_mx_wins_over_an_unresolved_part():
+    result = finding("MF-SPF-014", spf("v=spf1 mx:many.a.example include:spf.outside.test -all", MANY_MX))
+    assert not result.passed
+
+
+# --- macros: one lookup each, marked, never expanded ----------------------------------------------
+
+
+def test_macros_are_counted_as_one_lookup_each_and_never_expanded():
+    record = "v=spf1 exists:%{i}._spf.%{d} include:%{d}.x.a.example a:%{l}.a.example -all"
+    policy_domain = domain_policy("MF-SPF-003")
+    evidence = gather(GatherRequest.for_policy(policy_domain), source(spf(record)))
+    result = REGISTRY["MF-SPF-003"].check(evidence.view(), CheckContext("a.example", policy_domain))
+    assert result.passed
+    assert result.summary == "SPF needs 3 DNS-querying terms (limit 10)"
+    tree = "\n".join(result.details)
+    assert tree.count("uses macros: what it looks up depends on the sender") == 3
+    assert result.details[-1] == "total: 3 DNS-querying terms, 0 void lookups"
+    # No name with a macro, or what a macro could expand to, was ever asked.
+    asked = {question.name for question in evidence.answers}
+    assert not [name for name in asked if "%" in name or "_spf" in name or ".x.a.example" in name]
+
+
+# --- the lookup tree comes with every failure that concerns lookups -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "record", "expect"),
+    [
+        ("MF-SPF-002", "v=spf1 include:broken.vendor.test -all", None),
+        ("MF-SPF-003", None, None),
+        ("MF-SPF-004", "v=spf1 a:gone1.a.example a:gone2.a.example a:gone3.a.example -all", None),
+        ("MF-SPF-005", "v=spf1 include:open.vendor.test -all", None),
+        ("MF-SPF-006", "v=spf1 redirect=neutral.vendor.test", None),
+        ("MF-SPF-007", "v=spf1 include:ptr.vendor.test -all", None),
+        ("MF-SPF-008", "v=spf1 include:old.vendor.test -all", {"spf": {"include": ["spf.vendor.test"]}}),
+        ("MF-SPF-009", "v=spf1 include:nested.vendor.test -all", {"spf": {"forbid_include": ["old.vendor.test"]}}),
+        ("MF-SPF-010", "v=spf1 include:text.vendor.test -all", {"spf": {"must_pass": ["192.0.2.1"]}}),
+        ("MF-SPF-011", "v=spf1 include:open.vendor.test -all", {"spf": {"must_fail": ["192.0.2.1"]}}),
+        ("MF-SPF-013", "v=spf1 include:text.vendor.test -all", None),
+        ("MF-SPF-014", "v=spf1 mx:many.a.example -all", None),
+    ],
+)
+def test_every_failure_about_lookups_shows_the_lookup_tree(rule_id, record, expect):
+    zones = include_chain(11) if record is None else spf(record, MANY_MX)
+    result = finding(rule_id, zones, expect)
+    assert not result.passed
+    assert result.details[0] == "lookup tree:"
+    assert result.details[1].startswith('a.example: "v=spf1 ')
+    assert result.details[-1].startswith("total: ")
 
 
 # --- undetermined evidence -----------------------------------------------------------------------
@@ -805,11 +1246,14 @@ def test_every_spf_rule_has_a_passing_case(rule_id):
 @pytest.mark.parametrize("rule_id", SPF_RULES)
 def test_every_spf_rule_has_a_failing_case(rule_id):
     # One bad record that breaks every rule at once (the include list makes it pass 3 lookups and so on).
+    # ... and is longer than 450 octets, includes a name without SPF, and has an mx with 11 MX names.
     record = (
         "v=spf1 ip4:203.0.113.0/24 ptr a:gone1.a.example a:gone2.a.example a:gone3.a.example "
-        "include:old.vendor.test include:open.vendor.test include:i1.chain.test bogus ?all"
+        "include:old.vendor.test include:open.vendor.test include:i1.chain.test include:text.vendor.test "
+        "mx:many.a.example bogus " + " ".join(f"ip6:2001:db8:{n:x}::/48" for n in range(20)) + " ?all"
     )
-    zones = spf(record)
+    assert len(record) > 450
+    zones = {"a.example": f"@ TXT {txt_presentation(record)}\n{MANY_MX}", "vendor.test": VENDOR}
     zones.update({k: v for k, v in include_chain(6).items() if k != "a.example"})
     if rule_id == "MF-SPF-001":
         zones["a.example"] += '\n@ TXT "v=spf1 -all"'
@@ -852,6 +1296,7 @@ def test_the_engine_judges_the_baseline_scenario():
     zones = spf("v=spf1 mx include:spf.vendor.test -all", "@ MX 10 mx.a.example.\nmx A 192.0.2.25")
     engine = Engine(_Factory(source(zones)))
     results = [engine.run(check) for check in plan(policy_domain)]
-    assert {r.check.rule.id for r in results} == set(REGISTRY)
+    baseline = {rule_id for rule_id in scenarios()["baseline"].rules if REGISTRY[rule_id].params(policy_domain)}
+    assert {r.check.rule.id for r in results} == baseline
     failed = [(r.check.name, r.finding.summary) for r in results if not r.finding.passed]
     assert failed == []

@@ -1,13 +1,15 @@
-"""MX rules: the right hosts, real host names that resolve, null MX done right."""
+"""MX rules: the right hosts, real host names that resolve, null MX done right, Exchange Online MX hygiene."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 from ..dns.base import ResolutionError
 from ..dns.records import MxRecord, RecordSyntaxError, mx_record
 from ..evidence import EvidenceView
 from ..names import relative
+from ..policy.model import DomainPolicy
 from .base import CheckContext, Finding, Rule, Severity, microsoft, rfc
 
 _MS_DNS = microsoft(
@@ -18,9 +20,35 @@ _MS_EXTERNAL = microsoft(
     "External Domain Name System records for Office 365",
     "microsoft-365/enterprise/external-domain-name-system-records",
 )
+_MS_DANE = microsoft(
+    "How SMTP DNS-based Authentication of Named Entities (DANE) works",
+    "purview/how-smtp-dane-works",
+)
+_MS_DNSSEC_STATUS = microsoft(
+    "Get-DnssecStatusForVerifiedDomain",
+    "powershell/module/exchange/get-dnssecstatusforverifieddomain",
+)
+
+#: Exchange Online inbound endpoints that are retired (the host itself, or any name under it).
+LEGACY_EXCHANGE_ONLINE_MX = (
+    "mail.eo.outlook.com",
+    "mail.messaging.microsoft.com",
+    "mail.global.frontbridge.com",
+    "mail.protection.outlook.de",
+)
+#: Exchange Online's DNSSEC namespace: <token>.<c>-v1.mx.microsoft.
+MX_MICROSOFT = "mx.microsoft"
+#: Priorities Microsoft's procedures leave an mx.microsoft host at (0, or 10 as the DNSSEC status check expects).
+MX_MICROSOFT_PRIORITIES = (0, 10)
 
 
-def _mx_records(ev: EvidenceView) -> tuple[list[MxRecord], list[str]]:
+def is_under(host: str, suffix: str) -> bool:
+    """``host`` is ``suffix`` or a name below it (case and trailing dot ignored)."""
+    name = relative(host)
+    return name == suffix or name.endswith("." + suffix)
+
+
+def mx_records(ev: EvidenceView) -> tuple[list[MxRecord], list[str]]:
     answer = ev.ask(ev.domain, "MX")
     records: list[MxRecord] = []
     bad: list[str] = []
@@ -39,7 +67,7 @@ def _show(records: list[MxRecord]) -> str:
 
 def check_expected_mx(ev: EvidenceView, ctx: CheckContext) -> Finding:
     expect = ctx.policy.expect.mx
-    records, _ = _mx_records(ev)
+    records, _ = mx_records(ev)
     answer = ev.ask(ev.domain, "MX")
     observed = (f"MX: {_show(records)}",)
     if expect.null_mx:
@@ -82,7 +110,7 @@ def check_expected_mx(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 
 def check_no_cname_targets(ev: EvidenceView, ctx: CheckContext) -> Finding:
-    records, _ = _mx_records(ev)
+    records, _ = mx_records(ev)
     aliases = []
     undetermined: ResolutionError | None = None
     for record in records:
@@ -110,7 +138,7 @@ def check_no_cname_targets(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 
 def check_targets_resolve(ev: EvidenceView, ctx: CheckContext) -> Finding:
-    records, bad = _mx_records(ev)
+    records, bad = mx_records(ev)
     problems = [f"unparseable MX record {text!r}" for text in bad]
     undetermined: ResolutionError | None = None
     for record in records:
@@ -147,7 +175,7 @@ def _is_ip_literal(host: str) -> bool:
 
 
 def check_null_mx_alone(ev: EvidenceView, ctx: CheckContext) -> Finding:
-    records, _ = _mx_records(ev)
+    records, _ = mx_records(ev)
     nulls = [r for r in records if r.is_null]
     if not nulls:
         return Finding(True, "no null MX published", (f"MX: {_show(records)}",))
@@ -159,6 +187,78 @@ def check_null_mx_alone(ev: EvidenceView, ctx: CheckContext) -> Finding:
         f"a null MX must be the only MX record, with preference 0; found {_show(records)}",
         (f"MX: {_show(records)}",),
     )
+
+
+def check_single_mx(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    answer = ev.ask(ev.domain, "MX")
+    records, bad = mx_records(ev)
+    count = len(records) + len(bad)
+    observed = (f"MX: {_show(records)}", *(f"unparseable MX record {text!r}" for text in bad))
+    if count == 1:
+        return Finding(True, f"publishes exactly one MX record: {_show(records) or bad[0]}", observed)
+    if count == 0:
+        return Finding(False, f"publishes no MX records ({answer.status}); the policy expects exactly one", observed)
+    return Finding(
+        False,
+        f"publishes {count} MX records ({_show(records)}); the policy expects exactly one, pointing at the "
+        "system that should receive first",
+        observed,
+    )
+
+
+def legacy_endpoint(host: str) -> str | None:
+    """The retired Exchange Online endpoint ``host`` belongs to, if any."""
+    return next((legacy for legacy in LEGACY_EXCHANGE_ONLINE_MX if is_under(host, legacy)), None)
+
+
+def check_no_legacy_hosts(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    records, _ = mx_records(ev)
+    observed = (f"MX: {_show(records)}",)
+    legacy = []
+    for record in records:
+        endpoint = legacy_endpoint(record.exchange)
+        if endpoint is None:
+            continue
+        host = relative(record.exchange)
+        legacy.append(host if host == endpoint else f"{host} (under {endpoint})")
+    if legacy:
+        return Finding(
+            False,
+            "MX names retired Exchange Online endpoints: " + ", ".join(legacy) + "; expected only the current "
+            "endpoint (<token>.mail.protection.outlook.com or <token>.<c>-v1.mx.microsoft) or the domain's own hosts",
+            observed,
+        )
+    return Finding(True, "no MX target is a retired Exchange Online endpoint", observed)
+
+
+def check_mx_microsoft(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    records, bad = mx_records(ev)
+    observed = (f"MX: {_show(records)}", *(f"unparseable MX record {text!r}" for text in bad))
+    dnssec = [r for r in records if is_under(r.exchange, MX_MICROSOFT)]
+    if not dnssec:
+        return Finding(True, f"no MX target is under {MX_MICROSOFT}; the rule does not apply", observed)
+    problems = [
+        f"{relative(r.exchange)} has priority {r.preference}, expected 0 or 10"
+        for r in dnssec
+        if r.preference not in MX_MICROSOFT_PRIORITIES
+    ]
+    if len(records) + len(bad) > 1:
+        others = [f"{r.preference} {relative(r.exchange) or '.'}" for r in records if r is not dnssec[0]]
+        others += [repr(text) for text in bad]
+        problems.append(
+            f"{len(others)} other MX record{'s' if len(others) != 1 else ''} next to {relative(dnssec[0].exchange)} "
+            f"({', '.join(others)}), expected none: no fallback MX beside an {MX_MICROSOFT} host"
+        )
+    if problems:
+        return Finding(False, "; ".join(problems), observed)
+    only = dnssec[0]
+    return Finding(
+        True, f"the {MX_MICROSOFT} host {relative(only.exchange)} stands alone at priority {only.preference}", observed
+    )
+
+
+def _when_single(policy: DomainPolicy) -> Sequence[str | None]:
+    return (None,) if policy.expect.mx.single else ()
 
 
 def _expected_mx(ctx: CheckContext) -> str:
@@ -219,5 +319,49 @@ RULES = (
         references=(rfc(7505, "3", "the null MX resource record"),),
         check=check_null_mx_alone,
         expectation=lambda ctx: "a null MX, if published, is the only MX record and has preference 0",
+    ),
+    Rule(
+        id="MF-MX-005",
+        title="Exactly one MX record",
+        family="mx",
+        severity=Severity.MEDIUM,
+        rationale="Microsoft asks for exactly one MX record, pointing at the mail system that should receive "
+        "first; more MX records 'can cause problems' (mail can bypass the filtering system), and the old "
+        "system's MX is to be removed once mail flows.",
+        remediation="Keep only the MX record of the system that should receive mail first and delete the others.",
+        references=(_MS_EXTERNAL, _MS_DNS),
+        check=check_single_mx,
+        expect_keys=("mx", "single"),
+        params=_when_single,
+        expectation=lambda ctx: "exactly one MX record",
+    ),
+    Rule(
+        id="MF-MX-006",
+        title="No retired Exchange Online MX hosts",
+        family="mx",
+        severity=Severity.MEDIUM,
+        rationale="mail.eo.outlook.com, mail.messaging.microsoft.com, mail.global.frontbridge.com and the "
+        "Office 365 Germany endpoints under mail.protection.outlook.de are retired; Microsoft's migration "
+        "procedure deletes them. Senders that pick such a host (as a fallback, or when it is the only MX) "
+        "get temporary failures such as '451 4.4.62' instead of delivering.",
+        remediation="Delete MX records naming these hosts; the domain's current value is in the Microsoft 365 "
+        "admin centre (Settings > Domains).",
+        references=(_MS_DANE, _MS_EXTERNAL),
+        check=check_no_legacy_hosts,
+        expectation=lambda ctx: "no MX target at or under " + ", ".join(LEGACY_EXCHANGE_ONLINE_MX),
+    ),
+    Rule(
+        id="MF-MX-007",
+        title="An mx.microsoft MX host has priority 0 or 10 and no fallback",
+        family="mx",
+        severity=Severity.MEDIUM,
+        rationale="Domains on Exchange Online's DNSSEC namespace (<token>.<c>-v1.mx.microsoft) end Microsoft's "
+        "migration with that host alone at priority 0; Get-DnssecStatusForVerifiedDomain checks for priority "
+        "10. A second (fallback) MX gives senders a way around the DNSSEC/DANE-protected host.",
+        remediation="Publish the mx.microsoft host at priority 0 (or 10) and delete every other MX record, "
+        "including the old <token>.mail.protection.outlook.com one, once the remote connectivity test passes.",
+        references=(_MS_DANE, _MS_DNSSEC_STATUS),
+        check=check_mx_microsoft,
+        expectation=lambda ctx: f"an MX host under {MX_MICROSOFT}, if any, has priority 0 or 10 and is the only MX",
     ),
 )

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..dns.base import Question, ResolutionError
+import dns.message
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+
+from ..dns.base import Answer, Question, ResolutionError
+from ..dns.records import RecordSyntaxError, parse_rdata, txt_strings
 from ..evidence import EvidenceView
 from ..policy.model import DomainPolicy
-from ..spf.syntax import Term
+from ..spf.syntax import Term, is_spf_record
 from ..spf.tree import SpfNode, build_tree, includes_in, render_tree
 from .base import CheckContext, Finding, Rule, Severity, microsoft, rfc
 
 LOOKUP_LIMIT = 10
 VOID_LIMIT = 2
+#: An mx mechanism may find at most this many MX names (RFC 7208 §4.6.4).
+MX_NAME_LIMIT = 10
+#: RFC 7208 §3.4's size guideline, applied to the SPF record's text.
+RECORD_OCTETS = 450
+#: A DNS message over UDP without EDNS (RFC 1035 §2.3.4), which RFC 7208 §3.4 asks SPF answers to fit.
+UDP_MESSAGE_OCTETS = 512
 
 _MS_SPF = microsoft(
     "Set up SPF to identify valid email sources for your Microsoft 365 domain",
@@ -31,6 +43,11 @@ def _require_complete(root: SpfNode) -> None:
     """No verdict from a partial tree: an unread include could hold what the rule looks for."""
     if root.errors:
         raise root.errors[0]
+
+
+def _tree_details(root: SpfNode) -> tuple[str, ...]:
+    """The lookup tree, shown with every failure that concerns DNS-querying terms."""
+    return ("lookup tree:", *render_tree(root))
 
 
 def _record_line(root: SpfNode) -> tuple[str, ...]:
@@ -59,49 +76,107 @@ def check_single_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 def check_syntax(ev: EvidenceView, ctx: CheckContext) -> Finding:
     root = _tree(ev)
-    problems = []
-    for node in root.nodes():
-        where = "" if node is root else f"{node.domain} (reached through the tree): "
-        if node.status == "ok" and node.record is not None:
-            problems += [f"{where}{error}" for error in node.record.errors]
-        elif node.status == "multiple" and node is not root:
-            problems.append(f"{where}{len(node.spf_records)} SPF records (permerror)")
-        elif node.status == "none" and node is not root:
-            problems.append(
-                f"{node.domain} is included or redirected to but has no SPF record (permerror, RFC 7208 §5.2, §6.1)"
-            )
-        elif node.status == "loop":
-            problems.append(f"{node.domain} includes itself through the tree (a loop: permerror)")
     if root.status != "ok":
         return Finding(True, "no single SPF record to check (see MF-SPF-001)", _record_line(root))
-    if not problems:
-        _require_complete(root)
+    problems: list[str] = []
+    for node in root.nodes():
+        if node.status == "ok" and node.record is not None:
+            where = "" if node is root else f"{node.domain} (reached through the tree): "
+            problems += [f"{where}{error}" for error in node.record.errors]
+    # Include and redirect targets without exactly one SPF record, and loops, are MF-SPF-013's.
+    problems = list(dict.fromkeys(problems))
     if problems:
         return Finding(
             False,
             "SPF syntax errors make evaluation a permerror: " + "; ".join(problems),
             _record_line(root),
-            tuple(render_tree(root)),
+            _tree_details(root),
         )
+    _require_complete(root)
     return Finding(True, "every SPF record in the tree parses", _record_line(root))
 
 
+def check_include_targets(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    root = _tree(ev)
+    if root.status != "ok":
+        return Finding(True, "no single SPF record to check (see MF-SPF-001)", _record_line(root))
+    problems: list[str] = []
+    checked = 0
+    macros: list[str] = []
+    truncated = False
+    for path, node, visit in root.walk_paths():
+        kind = visit.term.kind
+        if kind not in {"include", "redirect"}:
+            continue
+        where = f"'{visit.term.text}' in {node.domain}"
+        if visit.term.has_macro:
+            macros.append(where)
+            continue
+        child = visit.child
+        if child is None or child.status == "unresolved":
+            continue  # _require_complete() below
+        if child.status == "truncated":
+            truncated = True
+            continue
+        checked += 1
+        section = "§5.2" if kind == "include" else "§6.1"
+        if child.status == "none":
+            status = child.answer.status if child.answer else "no answer"
+            found = "does not exist (NXDOMAIN)" if status == "NXDOMAIN" else f"publishes no SPF record ({status})"
+            problems.append(
+                f"{where}: {child.domain} {found}, expected exactly one SPF record: permerror (RFC 7208 {section})"
+            )
+        elif child.status == "multiple":
+            problems.append(
+                f"{where}: {child.domain} publishes {len(child.spf_records)} SPF records, expected exactly one: "
+                f"permerror (RFC 7208 §4.5, {section})"
+            )
+        elif child.status == "loop":
+            chain = " -> ".join((*path, child.domain))
+            article = "an" if kind == "include" else "a"
+            problems.append(
+                f"{where}: {child.domain} is already being evaluated ({chain}), {article} {kind} loop: evaluation "
+                "never finishes and ends in permerror at the 10-lookup limit (RFC 7208 §4.6.4)"
+            )
+    if problems:
+        return Finding(
+            False,
+            "include and redirect targets must each publish exactly one SPF record: " + "; ".join(problems),
+            _record_line(root),
+            _tree_details(root),
+        )
+    _require_complete(root)
+    if not checked and not macros and not truncated:
+        return Finding(True, "the SPF tree has no include or redirect", _record_line(root))
+    notes = []
+    if macros:
+        notes.append(f"{len(macros)} with macros depend on the sender and were not checked: " + ", ".join(macros))
+    if truncated:
+        notes.append("targets past the depth or size the tree follows were not checked")
+    if checked:
+        summary = f"every include and redirect target publishes exactly one SPF record ({checked} checked)"
+    else:
+        summary = "no include or redirect target could be checked"
+    return Finding(True, "; ".join([summary, *notes]), _record_line(root))
+
+
 def _limit_finding(root: SpfNode, count: int, limit: int, what: str, rfc_text: str) -> Finding:
-    tree = tuple(render_tree(root))
+    tree = _tree_details(root)
     loops = [node.domain for node in root.nodes() if node.status == "loop"]
     if loops and what == "DNS-querying terms":
         return Finding(
             False,
-            f"SPF includes {loops[0]} in a loop: evaluation can never finish within {limit} lookups ({rfc_text})",
+            f"SPF includes {loops[0]} in a loop: evaluation can never finish within {limit} lookups ({rfc_text}; "
+            "see also MF-SPF-013)",
             _record_line(root),
-            ("lookup tree:", *tree),
+            tree,
         )
     if count > limit:
         return Finding(
             False,
             f"SPF needs {count} {what}; the limit is {limit} ({rfc_text})",
             _record_line(root),
-            ("lookup tree:", *tree),
+            tree,
         )
     if not root.complete:
         error = root.errors[0] if root.errors else None
@@ -111,9 +186,9 @@ def _limit_finding(root: SpfNode, count: int, limit: int, what: str, rfc_text: s
             False,
             f"the SPF tree is too deep or too large to follow; {count} {what} so far",
             _record_line(root),
-            ("lookup tree:", *tree),
+            tree,
         )
-    return Finding(True, f"SPF needs {count} {what} (limit {limit})", _record_line(root), ("lookup tree:", *tree))
+    return Finding(True, f"SPF needs {count} {what} (limit {limit})", _record_line(root), tree)
 
 
 def check_lookup_limit(ev: EvidenceView, ctx: CheckContext) -> Finding:
@@ -161,7 +236,7 @@ def check_no_pass_all(ev: EvidenceView, ctx: CheckContext) -> Finding:
             False,
             "SPF authorises every host on the internet: " + "; ".join(offenders),
             _record_line(root),
-            tuple(render_tree(root)),
+            _tree_details(root),
         )
     return Finding(True, "no '+all' anywhere in the SPF tree", _record_line(root))
 
@@ -177,10 +252,11 @@ def check_all_qualifier(ev: EvidenceView, ctx: CheckContext) -> Finding:
         None,
     )
     if term is None and broken_redirect is not None and broken_redirect.status in {"none", "multiple", "loop"}:
+        # The broken redirect itself (a permerror, RFC 7208 §6.1) is MF-SPF-013's finding.
         return Finding(
-            False,
-            f"the SPF record redirects to {broken_redirect.domain}, which has no single SPF "
-            "record: a permerror (RFC 7208 §6.1)",
+            True,
+            f"no final 'all' to check: the record redirects to {broken_redirect.domain}, which has no single "
+            "SPF record (see MF-SPF-013)",
             _record_line(root),
         )
     if term is None:
@@ -199,6 +275,7 @@ def check_all_qualifier(ev: EvidenceView, ctx: CheckContext) -> Finding:
         False,
         f"the SPF record ends with '{term.text}'{where}; the policy allows {' or '.join(allowed)}",
         _record_line(root),
+        () if owner is root else _tree_details(root),
     )
 
 
@@ -208,7 +285,7 @@ def check_no_ptr(ev: EvidenceView, ctx: CheckContext) -> Finding:
     if not uses:
         _require_complete(root)
     if uses:
-        return Finding(False, "SPF uses the ptr mechanism: " + "; ".join(uses), _record_line(root))
+        return Finding(False, "SPF uses the ptr mechanism: " + "; ".join(uses), _record_line(root), _tree_details(root))
     return Finding(True, "no ptr mechanism in the SPF tree", _record_line(root))
 
 
@@ -226,7 +303,7 @@ def check_required_include(ev: EvidenceView, ctx: CheckContext) -> Finding:
         via = "directly" if found[ctx.param] == root.domain else f"through {found[ctx.param]}"
         return Finding(True, f"SPF includes {ctx.param} {via}", _record_line(root))
     _require_complete(root)
-    return Finding(False, f"SPF does not include {ctx.param}", _record_line(root), tuple(render_tree(root)))
+    return Finding(False, f"SPF does not include {ctx.param}", _record_line(root), _tree_details(root))
 
 
 def check_forbidden_include(ev: EvidenceView, ctx: CheckContext) -> Finding:
@@ -235,41 +312,155 @@ def check_forbidden_include(ev: EvidenceView, ctx: CheckContext) -> Finding:
     found = includes_in(root)
     if ctx.param in found:
         via = "directly" if found[ctx.param] == root.domain else f"through {found[ctx.param]}"
-        return Finding(False, f"SPF still includes {ctx.param} ({via})", _record_line(root), tuple(render_tree(root)))
+        return Finding(False, f"SPF still includes {ctx.param} ({via})", _record_line(root), _tree_details(root))
     _require_complete(root)
     return Finding(True, f"SPF does not include {ctx.param}", _record_line(root))
 
 
-def _verdict(ev: EvidenceView, ip: str) -> tuple[str, str, tuple[str, ...]]:
+def _verdict(ev: EvidenceView, ip: str) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
+    """pyspf's result for ``ip``, the record line, and the lookup tree (shown when the check fails)."""
     verdict = ev.spf_verdict(ip)
     if verdict.result == "temperror":
         if verdict.error is not None:
             raise verdict.error
         raise ResolutionError(Question.of(ev.domain, "TXT"), "SPF temperror", verdict.explanation)
     root = build_tree(ev.domain, ev.lookup)
-    return verdict.result, verdict.explanation, _record_line(root)
+    return verdict.result, verdict.explanation, _record_line(root), _tree_details(root)
 
 
 def check_must_pass(ev: EvidenceView, ctx: CheckContext) -> Finding:
     assert ctx.param is not None
-    result, explanation, observed = _verdict(ev, ctx.param)
+    result, explanation, observed, tree = _verdict(ev, ctx.param)
     detail = f" ({explanation})" if explanation and result != "pass" else ""
     return Finding(
         result == "pass",
         f"SPF result for {ctx.param} is {result}{detail}",
         (*observed, f"check_host({ctx.param}, {ev.domain}) = {result}"),
+        () if result == "pass" else tree,
     )
 
 
 def check_must_fail(ev: EvidenceView, ctx: CheckContext) -> Finding:
     assert ctx.param is not None
-    result, _explanation, observed = _verdict(ev, ctx.param)
+    result, _explanation, observed, tree = _verdict(ev, ctx.param)
     ok = result in {"fail", "softfail"}
     return Finding(
         ok,
         f"SPF result for {ctx.param} is {result}" + ("" if ok else "; this sender is not refused"),
         (*observed, f"check_host({ctx.param}, {ev.domain}) = {result}"),
+        () if ok else tree,
     )
+
+
+def _txt_response_octets(answer: Answer) -> int:
+    """The size of the DNS response carrying ``answer`` to a TXT query, as sent over UDP without EDNS.
+
+    Header (12 octets), the question, and the answer section: the CNAME chain if any, then every TXT
+    record at the final name (not only the SPF one); names compressed as dnspython writes them; no
+    authority or additional records.
+    """
+    query = dns.message.make_query(answer.question.name, dns.rdatatype.TXT, use_edns=False)
+    response = dns.message.make_response(query)
+    owner = dns.name.from_text(answer.question.name)
+    ttl = answer.ttl or 0
+    for target in answer.cname_chain:
+        alias = dns.name.from_text(target)
+        rrset = response.find_rrset(response.answer, owner, dns.rdataclass.IN, dns.rdatatype.CNAME, create=True)
+        rrset.add(parse_rdata("CNAME", alias.to_text()), ttl)
+        owner = alias
+    if answer.status == "NOERROR" and answer.records:
+        rrset = response.find_rrset(response.answer, owner, dns.rdataclass.IN, dns.rdatatype.TXT, create=True)
+        for text in answer.records:
+            try:
+                rrset.add(parse_rdata("TXT", text), ttl)
+            except RecordSyntaxError:
+                continue
+    return len(response.to_wire())
+
+
+def check_record_size(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    """MF-SPF-012: two measures of the domain's own TXT answer (include targets belong to others).
+
+    - the SPF record: the octets of its character-strings joined (what SPF evaluates), at most 450;
+    - the answer: the DNS response a server sends for ``<domain> TXT`` without EDNS, at most 512
+      (see :func:`_txt_response_octets`): all TXT records at the name count, not only the SPF one.
+    """
+    answer = ev.ask(ev.domain, "TXT")
+    records: list[tuple[str, int, int]] = []  # (text, octets of the joined strings, number of strings)
+    spf: list[tuple[str, int, int]] = []
+    for text in answer.records if answer.status == "NOERROR" else ():
+        try:
+            strings = txt_strings(text)
+        except RecordSyntaxError:
+            continue
+        value = b"".join(strings).decode("utf-8", errors="replace")
+        entry = (value, sum(len(part) for part in strings), len(strings))
+        records.append(entry)
+        if is_spf_record(value):
+            spf.append(entry)
+    if len(spf) != 1:
+        observed = tuple(f'SPF record: "{value}"' for value, _, _ in spf) or ("no SPF record",)
+        return Finding(True, "no single SPF record to measure (see MF-SPF-001)", observed)
+    value, octets, count = spf[0]
+    message = _txt_response_octets(answer)
+    others = len(records) - 1
+    observed = (
+        f'SPF record: "{value}"',
+        f"SPF record: {octets} octets in {count} character-string{'s' if count != 1 else ''} (limit {RECORD_OCTETS})",
+        f"TXT answer for {ev.domain}: {len(records)} record{'s' if len(records) != 1 else ''}, {message} octets "
+        f"as a DNS response without EDNS (limit {UDP_MESSAGE_OCTETS})",
+    )
+    problems = []
+    if octets > RECORD_OCTETS:
+        problems.append(
+            f"the SPF record is {octets} octets, expected at most {RECORD_OCTETS} (RFC 7208 §3.4's guideline)"
+        )
+    if message > UDP_MESSAGE_OCTETS:
+        with_others = f", with {others} other TXT record{'s' if others != 1 else ''} at the name" if others else ""
+        problems.append(
+            f"the TXT answer for {ev.domain} is {message} octets{with_others}, expected at most "
+            f"{UDP_MESSAGE_OCTETS} so it fits a UDP response without EDNS (RFC 7208 §3.4, RFC 1035 §2.3.4); "
+            "receivers whose retry over TCP fails may ignore the record"
+        )
+    if problems:
+        details = tuple(f"TXT {size:>4} octets: {text}" for text, size, _ in records)
+        return Finding(False, "; ".join(problems), observed, details)
+    return Finding(
+        True,
+        f"the SPF record is {octets} octets and the TXT answer {message} octets "
+        f"(limits {RECORD_OCTETS} and {UDP_MESSAGE_OCTETS})",
+        observed,
+    )
+
+
+def check_mx_names(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    root = _tree(ev)
+    if root.status != "ok":
+        return Finding(True, "no single SPF record to check (see MF-SPF-001)", _record_line(root))
+    mx_terms = [(node, visit) for _depth, node, visit in root.walk() if visit.term.kind == "mx"]
+    over = [
+        f"'{visit.term.text}' in {node.domain} finds {visit.mx_names} MX names"
+        for node, visit in mx_terms
+        if visit.mx_names is not None and visit.mx_names > MX_NAME_LIMIT
+    ]
+    if over:
+        return Finding(
+            False,
+            "; ".join(over) + f", expected at most {MX_NAME_LIMIT}: the mx mechanism is a permerror (RFC 7208 §4.6.4)",
+            _record_line(root),
+            _tree_details(root),
+        )
+    _require_complete(root)
+    if not mx_terms:
+        return Finding(True, "the SPF tree has no mx mechanism", _record_line(root))
+    counted = [visit.mx_names for _node, visit in mx_terms if visit.mx_names is not None]
+    summary = f"no mx mechanism finds more than {MX_NAME_LIMIT} MX names"
+    if counted:
+        summary += f" (the most is {max(counted)})"
+    macros = [f"'{visit.term.text}' in {node.domain}" for node, visit in mx_terms if visit.term.has_macro]
+    if macros:
+        summary += "; mx with macros depends on the sender and was not checked: " + ", ".join(macros)
+    return Finding(True, summary, _record_line(root))
 
 
 def _per(values: Sequence[str]) -> Sequence[str | None]:
@@ -439,5 +630,59 @@ RULES = (
         expect_keys=("spf", "must_fail"),
         params=_failing,
         expectation=lambda ctx: f"check_host({ctx.param}) = fail or softfail",
+    ),
+    Rule(
+        id="MF-SPF-012",
+        title="SPF record and TXT answer fit RFC 7208's size guidance",
+        family="spf",
+        severity=Severity.MEDIUM,
+        rationale="RFC 7208 §3.4 asks for SPF answers that fit a 512-octet UDP DNS message and gives 450 "
+        "octets as the guideline; larger answers need TCP, which firewalls and some verifiers do not manage, "
+        "so the record can be silently ignored. Every TXT record at the name travels in the same answer. "
+        "Measured: the SPF record's text (its character-strings joined, without their length octets) against "
+        "450 octets, and the DNS response to a TXT query for the name (header, question, the CNAME chain if "
+        "any and every TXT record there, names compressed, no EDNS) against 512 octets.",
+        remediation="Shorten the record: drop includes and addresses that are no longer used, merge ip4/ip6 "
+        "ranges, move bulk senders to a subdomain with its own SPF record, and remove stale verification TXT "
+        "records from the name.",
+        references=(rfc(7208, "3.4", "record size"), rfc(1035, "2.3.4", "size limits")),
+        check=check_record_size,
+        expectation=lambda ctx: (
+            f"an SPF record of at most {RECORD_OCTETS} octets, and a TXT answer of at most "
+            f"{UDP_MESSAGE_OCTETS} octets as a DNS response without EDNS"
+        ),
+    ),
+    Rule(
+        id="MF-SPF-013",
+        title="Include and redirect targets publish exactly one SPF record, without loops",
+        family="spf",
+        severity=Severity.HIGH,
+        rationale="An include or redirect whose target has no SPF record, or more than one, makes the whole "
+        "evaluation a permerror (RFC 7208 §5.2, §6.1, §4.5); a target that leads back to a record already "
+        "being evaluated loops until the 10-lookup limit stops it with permerror. DMARC treats these as SPF "
+        "failures for every sender.",
+        remediation="Remove the include (or redirect), correct a mistyped target, or ask its owner to publish "
+        "exactly one SPF record there; for on-premises servers use ip4:/ip6: instead of including a host name "
+        "that has no SPF record. Break loops by removing the include that points back up the tree.",
+        references=(rfc(7208, "5.2", "include"), rfc(7208, "6.1", "redirect"), rfc(7208, "4.5", "selecting records")),
+        check=check_include_targets,
+        expectation=lambda ctx: (
+            "every include and redirect target in the SPF tree publishes exactly one SPF "
+            "record, and no target includes a record already being evaluated"
+        ),
+    ),
+    Rule(
+        id="MF-SPF-014",
+        title="No mx mechanism finds more than 10 MX names",
+        family="spf",
+        severity=Severity.HIGH,
+        rationale="RFC 7208 §4.6.4 limits the MX names an 'mx' mechanism may look up to 10; a domain with more "
+        "MX records makes the mechanism, and so the evaluation, a permerror (the RFC 7208 test suite's "
+        "'mx-limit' case).",
+        remediation="Replace the mx mechanism with ip4:/ip6: ranges of the hosts that actually send, or point "
+        "it (mx:<name>) at a name with at most 10 MX records.",
+        references=(_RFC_LIMITS,),
+        check=check_mx_names,
+        expectation=lambda ctx: f"every mx mechanism in the SPF tree finds at most {MX_NAME_LIMIT} MX names",
     ),
 )

@@ -60,6 +60,14 @@ class SpfNode:
             if visit.child is not None:
                 yield from visit.child.walk(depth + 1)
 
+    def walk_paths(self, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], SpfNode, TermVisit]]:
+        """Like :meth:`walk`, with the names from the root down to (and including) the visiting node."""
+        here = (*path, self.domain)
+        for visit in self.visits:
+            yield here, self, visit
+            if visit.child is not None:
+                yield from visit.child.walk_paths(here)
+
     def nodes(self) -> Iterator[SpfNode]:
         yield self
         for visit in self.visits:
