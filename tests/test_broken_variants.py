@@ -9,6 +9,7 @@ import pytest
 from pytest_mailflow.dns.records import txt_presentation
 from tests.support.scenario import write_policy_with_cassettes, zone
 
+DMARC = '_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@fabrikam.example"'
 GOOD_SPF = '@ TXT "v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all"'
 GOOD_MX = "@ MX 10 mail.fabrikam.example.\nmail A 203.0.113.25"
 POLICY = """\
@@ -99,7 +100,7 @@ VARIANTS = {
 def test_variant_fails_with_exactly_the_expected_rules(pytester: pytest.Pytester, variant: str) -> None:
     body, expected = VARIANTS[variant]
     zones = {
-        "fabrikam.example": zone("fabrikam.example", body),
+        "fabrikam.example": zone("fabrikam.example", f"{body}\n{DMARC}"),
         "old-provider.example": VENDOR,
         "elsewhere.example": zone("elsewhere.example", "mx A 192.0.2.80"),
     }

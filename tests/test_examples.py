@@ -45,4 +45,4 @@ def test_engine_works_without_pytest() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["41", "41"]
+    assert done.stdout.split() == ["109", "109"]

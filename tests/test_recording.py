@@ -29,6 +29,7 @@ domains:
 ZONE: dict[BehaviourKey, BehaviourSpec] = {
     "fabrikam.example.": {"MX": ["10 mail.fabrikam.example."], "TXT": ['"v=spf1 include:spf.vendor.test -all"']},
     "mail.fabrikam.example.": {"A": ["203.0.113.25"]},
+    "_dmarc.fabrikam.example.": {"TXT": ['"v=DMARC1; p=reject; rua=mailto:dmarc@fabrikam.example"']},
     "spf.vendor.test.": {"TXT": ['"v=spf1 ip4:203.0.113.0/24 -all"']},
     "northwind.example.": {"MX": ["10 mx.northwind.example."], "TXT": ['"v=spf1 -all"']},
     "slow.northwind.example.": "timeout",
@@ -59,7 +60,7 @@ def cassette(pytester: pytest.Pytester, domain: str) -> Path:
 
 def test_none_never_records(pytester: pytest.Pytester, server: FaultServer, policy: Path) -> None:
     result = run(pytester, server, "--mailflow-record-mode", "none")
-    assert result.parseoutcomes()["errors"] == 16
+    assert result.parseoutcomes()["errors"] == 32
     assert not (pytester.path / "cassettes").exists()
     assert server.queries == []
 
@@ -67,22 +68,22 @@ def test_none_never_records(pytester: pytest.Pytester, server: FaultServer, poli
 def test_once_records_a_missing_cassette_then_replays_it(
     pytester: pytest.Pytester, server: FaultServer, policy: Path
 ) -> None:
-    run(pytester, server, "--mailflow-record-mode", "once").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-record-mode", "once").assert_outcomes(passed=32)
     first = cassette(pytester, "fabrikam.example").read_text()
     assert "spf.vendor.test." in first
     sent = len(server.queries)
     assert sent > 0
     # With the cassette present, 'once' replays: no packet, same verdicts.
-    run(pytester, server, "--mailflow-record-mode", "once").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-record-mode", "once").assert_outcomes(passed=32)
     assert len(server.queries) == sent
     # And plain replay needs no server at all.
-    run(pytester, None).assert_outcomes(passed=16)
+    run(pytester, None).assert_outcomes(passed=32)
 
 
 def test_once_with_a_cassette_refuses_new_questions(
     pytester: pytest.Pytester, server: FaultServer, policy: Path
 ) -> None:
-    run(pytester, server, "--mailflow-record-mode", "once").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-record-mode", "once").assert_outcomes(passed=32)
     path = cassette(pytester, "fabrikam.example")
     data = yaml.safe_load(path.read_text())
     data["answers"] = [a for a in data["answers"] if a["type"] != "MX"]
@@ -95,14 +96,14 @@ def test_once_with_a_cassette_refuses_new_questions(
 
 
 def test_new_episodes_adds_only_what_is_missing(pytester: pytest.Pytester, server: FaultServer, policy: Path) -> None:
-    run(pytester, server, "--mailflow-record-mode", "once").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-record-mode", "once").assert_outcomes(passed=32)
     path = cassette(pytester, "fabrikam.example")
     original = path.read_text()
     data = yaml.safe_load(original)
     data["answers"] = [a for a in data["answers"] if not (a["name"] == "spf.vendor.test." and a["type"] == "TXT")]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     server.reset_counts()
-    run(pytester, server, "--mailflow-record-mode", "new_episodes").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-record-mode", "new_episodes").assert_outcomes(passed=32)
     assert {(q.name, q.rdtype) for q in server.queries} == {("spf.vendor.test.", "TXT")}
     assert path.read_text() == original  # sorted and stable: the re-added answer lands where it was
 
@@ -110,9 +111,9 @@ def test_new_episodes_adds_only_what_is_missing(pytester: pytest.Pytester, serve
 def test_all_rerecords_and_an_unchanged_zone_gives_no_diff(
     pytester: pytest.Pytester, server: FaultServer, policy: Path
 ) -> None:
-    run(pytester, server, "--mailflow-record-mode", "all").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-record-mode", "all").assert_outcomes(passed=32)
     before = {p.name: p.read_text() for p in (pytester.path / "cassettes").glob("*.yaml")}
-    run(pytester, server, "--mailflow-record-mode", "all").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-record-mode", "all").assert_outcomes(passed=32)
     after = {p.name: p.read_text() for p in (pytester.path / "cassettes").glob("*.yaml")}
     assert before == after
     assert "ttl" not in before["fabrikam.example.yaml"]
@@ -132,7 +133,7 @@ def test_a_recorded_timeout_replays_as_an_error(pytester: pytest.Pytester, serve
 
 
 def test_live_source_writes_no_cassette(pytester: pytest.Pytester, server: FaultServer, policy: Path) -> None:
-    run(pytester, server, "--mailflow-source", "live").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-source", "live").assert_outcomes(passed=32)
     assert not (pytester.path / "cassettes").exists()
 
 
@@ -152,7 +153,7 @@ def test_recording_under_xdist_keeps_each_domain_on_one_worker(
         "--mailflow-record-mode",
         "all",
     )
-    result.assert_outcomes(passed=16)
+    result.assert_outcomes(passed=32)
     workers: dict[str, set[str]] = {}
     for line in result.outlines:
         match = re.search(r"\[(gw\d)\].*PASSED (\S+)::(\S+)::", line)
@@ -195,10 +196,10 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, policy: Path, a
 
 
 def test_ttls_are_kept_only_when_asked(pytester: pytest.Pytester, server: FaultServer, policy: Path) -> None:
-    run(pytester, server, "--mailflow-record-mode", "all", "--mailflow-cassette-ttl", "keep").assert_outcomes(passed=16)
+    run(pytester, server, "--mailflow-record-mode", "all", "--mailflow-cassette-ttl", "keep").assert_outcomes(passed=32)
     data = yaml.safe_load(cassette(pytester, "fabrikam.example").read_text())
     assert {a.get("ttl") for a in data["answers"] if a["rcode"] == "NOERROR"} == {300}
-    run(pytester, None).assert_outcomes(passed=16)  # a cassette with TTLs replays the same
+    run(pytester, None).assert_outcomes(passed=32)  # a cassette with TTLs replays the same
 
 
 @pytest.mark.parametrize(

@@ -86,9 +86,13 @@ FULL = MX + STS + TLSRPT + TLSA_BOTH
 # --- the registry and when each rule is collected ---------------------------------------------------
 
 
+POLICY_FILE_RULES = ("MF-MTASTS-003", "MF-MTASTS-004", "MF-MTASTS-005")  # tests/test_rules_mtasts_policy.py
+
+
 def test_the_registry_has_these_transport_rules():
     ids = sorted(r for r in REGISTRY if r.split("-")[1] in {"MTASTS", "TLSRPT", "DANE"})
-    assert ids == sorted(TRANSPORT_RULES)
+    assert ids == sorted(TRANSPORT_RULES + POLICY_FILE_RULES)
+    assert all(REGISTRY[r].needs_fetch for r in POLICY_FILE_RULES)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from pytest_mailflow.dns.zonefiles import load_zone_paths
 from tests.support.scenario import zone
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_ITEMS = 41
+EXAMPLE_ITEMS = 109
 
 
 def test_bind_folder_with_cassette_fallback(pytester: pytest.Pytester, examples: Path) -> None:
@@ -41,16 +41,20 @@ def test_without_fallback_outside_names_are_errors_that_say_so(pytester: pytest.
 
 def test_a_broken_zone_file_is_an_error_for_its_names_only(pytester: pytest.Pytester, examples: Path) -> None:
     broken = examples / "zones" / "old-brand.example.zone"
-    broken.write_text(broken.read_text() + "@ MX 10\n")
+    text = broken.read_text()
+    line = text.count("\n") + 1
+    broken.write_text(text + "@ MX 10\n")
     result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", "examples/zones")
     outcomes = result.parseoutcomes()
-    assert outcomes["passed"] == EXAMPLE_ITEMS - 12  # contoso and fabrikam are unaffected
-    assert outcomes["errors"] == 12
+    assert outcomes["passed"] == EXAMPLE_ITEMS - 29  # contoso and fabrikam are unaffected
+    assert outcomes["errors"] == 29
     result.stdout.fnmatch_lines(
-        ["*old-brand.example. MX: the zone file for this name is invalid (examples/zones/old-brand.example.zone:8:1:*"]
+        [
+            f"*old-brand.example. MX: the zone file for this name is invalid (examples/zones/old-brand.example.zone:{line}:1:*"
+        ]
     )
     result.stdout.fnmatch_lines(
-        ["*mailflow: zone files with problems*", "examples/zones/old-brand.example.zone:8:1: *"]
+        ["*mailflow: zone files with problems*", f"examples/zones/old-brand.example.zone:{line}:1: *"]
     )
 
 
@@ -88,7 +92,7 @@ OCTODNS_ZONE = """\
       - v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all
 _dmarc:
   type: TXT
-  value: v=DMARC1\\; p=reject
+  value: v=DMARC1\\; p=quarantine\\; rua=mailto:dmarc@fabrikam.example
 mail:
   type: A
   value: 203.0.113.25
@@ -107,7 +111,7 @@ def octodns_repo(pytester: pytest.Pytester, examples: Path) -> Path:
 
 def test_octodns_repository_layout(pytester: pytest.Pytester, octodns_repo: Path) -> None:
     result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", "dns/config", "-k", "fabrikam")
-    result.assert_outcomes(passed=15)
+    result.assert_outcomes(passed=32)
 
 
 def test_octodns_escaping_and_context(octodns_repo: Path) -> None:
@@ -123,7 +127,10 @@ def test_octodns_escaping_and_context(octodns_repo: Path) -> None:
         "some-verification=abc;def",
         "v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all",
     ]
-    assert txt_value(source.resolve(Question.of("_dmarc.fabrikam.example", "TXT")).records[0]) == "v=DMARC1; p=reject"
+    assert (
+        txt_value(source.resolve(Question.of("_dmarc.fabrikam.example", "TXT")).records[0])
+        == "v=DMARC1; p=quarantine; rua=mailto:dmarc@fabrikam.example"
+    )
     assert "fabrikam.example.yaml, line 7" in txt.provenance
     assert loaded.origin.to_text() == "fabrikam.example."
 

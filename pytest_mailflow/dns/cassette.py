@@ -171,6 +171,9 @@ class Cassette:
     def replay(self, question: Question, display: str) -> Answer:
         recorded = self.entries.get(question)
         if recorded is None:
+            derived = self._through_chain(question)
+            if derived is not None:
+                return derived
             raise QuestionNotRecorded(
                 question,
                 "this question was not recorded",
@@ -183,6 +186,22 @@ class Cassette:
             )
         assert recorded.answer is not None
         return recorded.answer
+
+    def _through_chain(self, question: Question) -> Answer | None:
+        """Answer a question about a CNAME target from a recorded answer whose chain passes through it.
+
+        The answer to (target, type) is the rest of that chain and its final records (RFC 1034 §3.6.2).
+        Zone mode needs this: it follows a zone's CNAME itself and asks the fallback about the target,
+        which a cassette recorded in plain replay mode holds only inside the alias's answer.
+        """
+        for recorded in self.entries.values():
+            answer = recorded.answer
+            if answer is None or answer.question.rdtype != question.rdtype or question.name not in answer.cname_chain:
+                continue
+            rest = answer.cname_chain[answer.cname_chain.index(question.name) + 1 :]
+            where = f"{answer.provenance} (through the CNAME chain of {answer.question.name})"
+            return Answer(question, answer.status, answer.records, rest, where, answer.ttl)
+        return None
 
     def nearest(self, question: Question, count: int = 3) -> list[str]:
         recorded = [str(q) for q in sorted(self.entries)]

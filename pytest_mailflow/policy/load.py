@@ -176,7 +176,7 @@ class _Builder:
             self.fail((*path, "expect", "spf"), f"{ip} is listed in both must_pass and must_fail")
         dkim = merged.get("dkim") or {}
         selectors = {s.lower() for s in dkim.get("selectors", ())}
-        for selector in sorted(set((dkim.get("targets") or {})) - selectors):
+        for selector in sorted(set(dkim.get("targets") or {}) - selectors):
             self.fail(
                 (*path, "expect", "dkim", "targets"),
                 f"target given for selector '{selector}', which is not in dkim.selectors (add it there)",
