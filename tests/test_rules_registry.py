@@ -41,3 +41,11 @@ def test_every_rule_is_in_the_index() -> None:
     text = render()
     for rule_id in REGISTRY:
         assert f"### {rule_id}" in text
+
+
+def test_every_rule_is_exercised_by_a_test() -> None:
+    # A cheap guard that no rule ships untested: each ID appears in a rule test module.
+    texts = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_rules_*.py"))
+    texts += "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_broken_variants.py"))
+    missing = [rule_id for rule_id in REGISTRY if rule_id not in texts]
+    assert not missing, f"rules without a test: {missing}"
