@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 
 from .dns.base import Answer, Question, ResolutionError
 from .dns.https import FetchError, HttpsResult
+from .errors import Indeterminate
 from .spf.evaluate import SpfVerdict
+from .tenant.load import TenantExportError
+from .tenant.model import TenantExport
 
 
 class NotGathered(ResolutionError):
@@ -20,6 +23,8 @@ class Evidence:
     answers: dict[Question, Answer | ResolutionError] = field(default_factory=dict)
     spf_verdicts: dict[str, SpfVerdict] = field(default_factory=dict)
     fetches: dict[str, HttpsResult | FetchError] = field(default_factory=dict)
+    #: The tenant export the policy names (or why it could not be read); None when it names none.
+    tenant: TenantExport | TenantExportError | None = None
 
     def view(self) -> EvidenceView:
         return EvidenceView(self)
@@ -63,6 +68,15 @@ class EvidenceView:
         if isinstance(result, FetchError):
             raise result
         return result
+
+    def tenant(self) -> TenantExport:
+        """The exported Exchange Online configuration; a broken export makes the check an error."""
+        tenant = self.evidence.tenant
+        if tenant is None:
+            raise Indeterminate("the policy names no tenant export (tenant_export)")
+        if isinstance(tenant, TenantExportError):
+            raise Indeterminate(f"the tenant export cannot be used: {tenant}")
+        return tenant
 
     def consulted_lines(self) -> list[str]:
         """Each consulted question with its answer (or error) and where it came from."""

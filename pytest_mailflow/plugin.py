@@ -232,7 +232,7 @@ def get_engine(config: pytest.Config) -> Engine:
             sources = build_sources(settings, config.rootpath)
         except ValueError as exc:
             raise pytest.UsageError(f"pytest-mailflow: {exc}") from None
-        engine = Engine(sources, fetch_mta_sts=settings.fetch_mta_sts)
+        engine = Engine(sources, fetch_mta_sts=settings.fetch_mta_sts, rootdir=config.rootpath)
         config.stash[ENGINE] = engine
     return engine
 

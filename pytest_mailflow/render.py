@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .dns.base import ResolutionError
 from .engine import Result
+from .errors import Indeterminate
 from .plan import Check
 from .rules.base import CheckContext
 
@@ -42,7 +42,7 @@ def failure_text(result: Result) -> str:
     return "\n".join(lines)
 
 
-def error_text(check: Check, error: ResolutionError, consulted: list[str]) -> str:
+def error_text(check: Check, error: Indeterminate, consulted: list[str]) -> str:
     lines = [headline(check, str(error)), *_context(check)]
     lines += _block("DNS", _capped(consulted))
     lines += _block(

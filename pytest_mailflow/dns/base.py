@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from ..errors import MailflowError
+from ..errors import Indeterminate
 from ..names import absolute
 
 Status = Literal["NOERROR", "NODATA", "NXDOMAIN"]
@@ -64,7 +64,7 @@ class Answer:
         return f"{self.question}{chain} -> {body}{source}"
 
 
-class ResolutionError(MailflowError):
+class ResolutionError(Indeterminate):
     """The answer to a question could not be determined; checks that need it become errors."""
 
     def __init__(self, question: Question, cause: str, detail: str = "", provenance: str = "") -> None:

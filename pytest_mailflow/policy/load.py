@@ -190,6 +190,7 @@ class _Builder:
             path=self.located.path,
             line=self.located.mark(path, key=True)[0],
             tenant=entry.get("tenant", defaults.get("tenant")),
+            tenant_export=entry.get("tenant_export", defaults.get("tenant_export")),
             cloud=entry.get("cloud", defaults.get("cloud", "worldwide")),
             skip=tuple(dict.fromkeys((*(defaults.get("skip") or ()), *(entry.get("skip") or ())))),
             rules=rules,

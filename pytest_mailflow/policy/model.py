@@ -90,6 +90,8 @@ class DomainPolicy:
     line: int  # where the domain's entry starts
     tenant: str | None = None
     cloud: str = "worldwide"
+    #: The tenant export named by the policy, relative to the policy file (connector rules need it).
+    tenant_export: str | None = None
     skip: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     #: Line of each expectation key (``("spf", "include")``), from the domain or from defaults.

@@ -1,0 +1,1 @@
+"""An exported Exchange Online configuration: connectors, accepted domains, DKIM signing, organisation."""
