@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from ..clouds import CLOUDS, Cloud
 from ..dns.base import Answer, ResolutionError
 from ..dns.records import RecordSyntaxError, txt_value
 from ..evidence import EvidenceView
@@ -31,7 +31,7 @@ from ..policy.model import DomainPolicy
 from ..spf.syntax import parse
 from ..spf.tree import build_tree, includes_in
 from .base import CheckContext, Finding, Rule, Severity, microsoft
-from .mx import LEGACY_EXCHANGE_ONLINE_MX, MX_MICROSOFT, is_under, mx_records
+from .mx import LEGACY_EXCHANGE_ONLINE_MX, is_under, mx_records
 
 _MS_EXTERNAL = microsoft(
     "External Domain Name System records for Office 365",
@@ -53,41 +53,6 @@ _MS_SPF = microsoft(
 GERMANY = "germany"
 
 
-@dataclass(frozen=True)
-class Cloud:
-    name: str
-    label: str
-    spf_include: str
-    mx_suffixes: tuple[str, ...]
-    autodiscover: str
-
-
-CLOUDS = {
-    "worldwide": Cloud(
-        "worldwide",
-        "worldwide (including GCC)",
-        "spf.protection.outlook.com",
-        ("mail.protection.outlook.com", MX_MICROSOFT),
-        "autodiscover.outlook.com",
-    ),
-    "gcc-high": Cloud(
-        "gcc-high",
-        "GCC High",
-        "spf.protection.office365.us",
-        ("mail.protection.office365.us",),
-        "autodiscover.office365.us",
-    ),
-    "dod": Cloud(
-        "dod", "DoD", "spf.protection.office365.us", ("mail.protection.office365.us",), "autodiscover-dod.office365.us"
-    ),
-    "21vianet": Cloud(
-        "21vianet",
-        "21Vianet",
-        "spf.protection.partner.outlook.cn",
-        ("mail.protection.partner.outlook.cn",),
-        "autodiscover.partner.outlook.cn",
-    ),
-}
 _LABELS = {**{name: cloud.label for name, cloud in CLOUDS.items()}, GERMANY: "Office 365 Germany (retired)"}
 
 #: The msoid CNAME target, which only 21Vianet domains publish.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
+from ..clouds import MX_MICROSOFT
 from ..dns.base import ResolutionError
 from ..dns.records import MxRecord, RecordSyntaxError, mx_record
 from ..evidence import EvidenceView
@@ -36,8 +37,7 @@ LEGACY_EXCHANGE_ONLINE_MX = (
     "mail.global.frontbridge.com",
     "mail.protection.outlook.de",
 )
-#: Exchange Online's DNSSEC namespace: <token>.<c>-v1.mx.microsoft.
-MX_MICROSOFT = "mx.microsoft"
+
 #: Priorities Microsoft's procedures leave an mx.microsoft host at (0, or 10 as the DNSSEC status check expects).
 MX_MICROSOFT_PRIORITIES = (0, 10)
 
