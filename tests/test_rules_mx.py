@@ -18,9 +18,13 @@ from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding
 from tests.support.scenario import zone, zone_source
 
-MX_RULES = tuple(f"MF-MX-{n:03d}" for n in range(1, 8))
+MX_RULES = tuple(f"MF-MX-{n:03d}" for n in range(1, 10))
 #: Expectations that make a rule apply (MF-MX-005 runs only for 'expect.mx.single: true').
-_RULE_EXPECT: dict[str, dict[str, Any]] = {"MF-MX-005": {"mx": {"single": True}}}
+_RULE_EXPECT: dict[str, dict[str, Any]] = {
+    "MF-MX-005": {"mx": {"single": True}},
+    "MF-MX-008": {"mx": {"microsoft": True}},
+    "MF-MX-009": {"mx": {"forbid": ["mx.old.test"]}},
+}
 
 
 def source(zones: dict[str, str]) -> ZoneSource:
@@ -590,7 +594,48 @@ def test_the_engine_judges_every_mx_rule_from_one_gathering():
     (policy_domain,) = load_policy_text(text, "p.yaml").domains
     engine = Engine(_Factory(source({"a.example": GOOD})))
     results = [engine.run(check) for check in plan(policy_domain)]
-    # MF-MX-005 is not collected: the policy does not ask for a single MX.
-    assert [r.check.rule.id for r in results] == [r for r in MX_RULES if r != "MF-MX-005"]
+    # MF-MX-005, 008 and 009 are not collected: the policy declares no single MX, Microsoft MX or old MX.
+    assert [r.check.rule.id for r in results] == [r for r in MX_RULES if r not in _RULE_EXPECT]
     assert all(r.finding.passed for r in results)
     assert len(engine._evidence) == 1
+
+
+# --- MF-MX-008: MX at Exchange Online, MF-MX-009: old MX gone -------------------------------------
+
+EXO = "@ MX 0 a-example.mail.protection.outlook.com."
+
+
+def test_mx_008_accepts_the_clouds_endpoints():
+    assert finding("MF-MX-008", {"a.example": EXO}, {"mx": {"microsoft": True}}).passed
+    new = "@ MX 0 a-example.o-v1.mx.microsoft."
+    assert finding("MF-MX-008", {"a.example": new}, {"mx": {"microsoft": True}}).passed
+
+
+def test_mx_008_fails_for_other_hosts_and_other_clouds():
+    found = finding("MF-MX-008", {"a.example": "@ MX 10 mx.filter.test."}, {"mx": {"microsoft": True}})
+    assert not found.passed and "mx.filter.test is not an Exchange Online endpoint" in found.summary
+    text = "mailflow: 1\ndomains:\n  a.example:\n    scenario: custom\n    rules: [MF-MX-008]\n    cloud: gcc-high\n"
+    text += "    expect: {mx: {microsoft: true}}\n"
+    (policy,) = load_policy_text(text, "p.yaml").domains
+    evidence = gather(GatherRequest.for_policy(policy), source({"a.example": EXO}))
+    result = REGISTRY["MF-MX-008"].check(evidence.view(), CheckContext(policy.name, policy))
+    assert not result.passed and "GCC High" in result.summary and "mail.protection.office365.us" in result.summary
+
+
+def test_mx_008_fails_without_mx_and_is_not_planned_unless_asked():
+    assert not finding("MF-MX-008", {"a.example": ""}, {"mx": {"microsoft": True}}).passed
+    assert plan(domain_policy("MF-MX-008")) == []
+
+
+def test_mx_008_is_undetermined_when_mx_fails():
+    dns = Servfail(source({"a.example": EXO}), ("a.example", "MX"))
+    with pytest.raises(ResolutionError):
+        finding("MF-MX-008", {}, {"mx": {"microsoft": True}}, dns=dns)
+
+
+def test_mx_009_previous_provider_mx_must_be_gone():
+    old = {"mx": {"forbid": ["mx.oldmail.test"]}}
+    assert finding("MF-MX-009", {"a.example": EXO}, old).passed
+    found = finding("MF-MX-009", {"a.example": EXO + "\n@ MX 10 mx.oldmail.test."}, old)
+    assert not found.passed and "still publishes MX mx.oldmail.test" in found.summary
+    assert plan(domain_policy("MF-MX-009")) == []

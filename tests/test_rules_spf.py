@@ -20,7 +20,7 @@ from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding
 from tests.support.scenario import zone, zone_source
 
-SPF_RULES = tuple(f"MF-SPF-{n:03d}" for n in range(1, 15))
+SPF_RULES = tuple(f"MF-SPF-{n:03d}" for n in range(1, 16))
 
 
 def source(zones: dict[str, str]) -> ZoneSource:
@@ -1213,6 +1213,7 @@ def test_every_failure_about_lookups_shows_the_lookup_tree(rule_id, record, expe
 # --- undetermined evidence -----------------------------------------------------------------------
 
 _RULE_EXPECT: dict[str, dict[str, Any]] = {
+    "MF-SPF-015": {"spf": {"only_all": True}},
     "MF-SPF-008": {"spf": {"include": ["spf.vendor.test"]}},
     "MF-SPF-009": {"spf": {"forbid_include": ["old.vendor.test"]}},
     "MF-SPF-010": {"spf": {"must_pass": ["192.0.2.1"]}},
@@ -1235,7 +1236,11 @@ def test_every_spf_rule_is_undetermined_outside_the_zones(rule_id):
         finding(rule_id, spf("v=spf1 -all"), _RULE_EXPECT.get(rule_id), domain="b.example")
 
 
-@pytest.mark.parametrize("rule_id", SPF_RULES)
+#: Rules whose passing record differs from the shared one below (each has its own tests).
+_OWN_CASES = ("MF-SPF-015",)
+
+
+@pytest.mark.parametrize("rule_id", [r for r in SPF_RULES if r not in _OWN_CASES])
 def test_every_spf_rule_has_a_passing_case(rule_id):
     zones = spf("v=spf1 ip4:192.0.2.0/24 include:spf.vendor.test -all")
     found = findings(rule_id, zones, _RULE_EXPECT.get(rule_id))
@@ -1243,7 +1248,7 @@ def test_every_spf_rule_has_a_passing_case(rule_id):
     assert all(f.passed for f in found.values()), [f.summary for f in found.values()]
 
 
-@pytest.mark.parametrize("rule_id", SPF_RULES)
+@pytest.mark.parametrize("rule_id", [r for r in SPF_RULES if r not in _OWN_CASES])
 def test_every_spf_rule_has_a_failing_case(rule_id):
     # One bad record that breaks every rule at once (the include list makes it pass 3 lookups and so on).
     # ... and is longer than 450 octets, includes a name without SPF, and has an mx with 11 MX names.
@@ -1309,3 +1314,18 @@ def test_the_engine_judges_the_baseline_scenario():
         if not r.finding.passed and r.check.rule.family in {"mx", "spf"}
     ]
     assert failed == []
+
+
+# --- MF-SPF-015: a non-sending domain publishes exactly v=spf1 -all -------------------------------
+
+
+def test_spf_015_only_all():
+    text = "mailflow: 1\ndomains:\n  a.example:\n    scenario: custom\n    rules: [MF-SPF-015]\n"
+    text += "    expect: {spf: {only_all: true}}\n"
+    (policy,) = load_policy_text(text, "p.yaml").domains
+    for record, passed in [("v=spf1 -all", True), ("v=spf1 ~all", False), ("v=spf1 ip4:192.0.2.1 -all", False)]:
+        evidence = gather(GatherRequest.for_policy(policy), source(spf(record)))
+        result = REGISTRY["MF-SPF-015"].check(evidence.view(), CheckContext(policy.name, policy))
+        assert result.passed is passed, record
+    evidence = gather(GatherRequest.for_policy(policy), source({"a.example": ""}))
+    assert not REGISTRY["MF-SPF-015"].check(evidence.view(), CheckContext(policy.name, policy)).passed

@@ -33,7 +33,8 @@ from .model import (
     RequiredExpect,
     SpfExpect,
 )
-from .scenarios import CUSTOM, scenarios
+from .scenarios import CUSTOM, merge, scenarios
+from .templates import context, is_absent, resolve
 from .validate import problems as schema_problems
 
 SCHEMA_VERSION = 1
@@ -145,8 +146,25 @@ class _Builder:
         for index, host in enumerate(mx.get("hosts") or ()):
             value = host["host"] if isinstance(host, dict) else host
             self._check_host((*path, "expect", "mx", "hosts", index), value)
+        for index, host in enumerate(mx.get("forbid") or ()):
+            self._check_host((*path, "expect", "mx", "forbid", index), host)
+        self._check_params((*path, "params"), entry.get("params") or {})
         if mx.get("null_mx") and mx.get("hosts"):
             self.fail((*path, "expect", "mx"), "'null_mx: true' (no mail accepted) contradicts a list of MX hosts")
+
+    def _check_params(self, path: tuple[str | int, ...], params: dict[str, Any]) -> None:
+        for group in ("on_premises", "third_party", "previous_provider"):
+            section = params.get(group) or {}
+            for index, host in enumerate(section.get("mx") or ()):
+                self._check_host((*path, group, "mx", index), host)
+            if section.get("spf_include"):
+                self._check_host((*path, group, "spf_include"), section["spf_include"])
+        for group, key in (("on_premises", "egress"), ("devices", "ips")):
+            for index, ip in enumerate((params.get(group) or {}).get(key) or ()):
+                try:
+                    ipaddress.ip_address(ip)
+                except ValueError:
+                    self.fail((*path, group, key, index), f"'{ip}' is not an IPv4 or IPv6 address")
 
     def _check_host(self, path: tuple[str | int, ...], value: str) -> None:
         try:
@@ -169,7 +187,14 @@ class _Builder:
                 (*path, "rules"),
                 f"'rules' is only for scenario 'custom'; to drop rules from '{scenario_name}' use 'skip'",
             )
-        merged = _merge(_merge(scenario.expect, defaults.get("expect") or {}), entry.get("expect") or {})
+        params = merge(defaults.get("params") or {}, entry.get("params") or {})
+        cloud = entry.get("cloud", defaults.get("cloud", "worldwide"))
+        missing: list[str] = []
+        templated = resolve(scenario.expect, context(cloud, params), missing)
+        missing += [f"params.{p}" for p in scenario.required_params if is_absent(_dig(params, p))]
+        for param in sorted(set(missing)):
+            self.fail(path, f"scenario '{scenario_name}' needs {param} (see docs/scenarios.md)", key=True)
+        merged = merge(merge(templated, defaults.get("expect") or {}), entry.get("expect") or {})
         spf = merged.get("spf") or {}
         both = {sender_ip(ip) for ip in spf.get("must_pass", ())} & {sender_ip(ip) for ip in spf.get("must_fail", ())}
         for ip in sorted(both):
@@ -223,14 +248,9 @@ def sender_ip(text: str) -> str:
     return ":".join(format(int(group, 16), "x") for group in address.exploded.split(":"))
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+def _dig(data: dict[str, Any], path: str) -> Any:
+    """The value at a dotted ``params`` path (without the 'params.' prefix), or the absent marker."""
+    return resolve("${" + "params." + path.removeprefix("params.") + "}", {"params": data}, [])
 
 
 def _expect(data: dict[str, Any]) -> Expect:
@@ -249,7 +269,13 @@ def _expect(data: dict[str, Any]) -> Expect:
     mta_sts = data.get("mta_sts") or {}
     m365 = data.get("m365") or {}
     return Expect(
-        mx=MxExpect(hosts=hosts, null_mx=bool(mx.get("null_mx", False)), single=bool(mx.get("single", False))),
+        mx=MxExpect(
+            hosts=hosts,
+            null_mx=bool(mx.get("null_mx", False)),
+            single=bool(mx.get("single", False)),
+            microsoft=bool(mx.get("microsoft", False)),
+            forbid=tuple(relative(to_a_label(h)) for h in mx.get("forbid", ())),
+        ),
         dkim=DkimExpect(
             selectors=tuple(s.lower() for s in dkim.get("selectors", ())),
             cname=bool(dkim.get("cname", False)),
@@ -275,5 +301,6 @@ def _expect(data: dict[str, Any]) -> Expect:
             all=tuple(spf.get("all", ("-all", "~all"))),
             must_pass=tuple(dict.fromkeys(sender_ip(ip) for ip in spf.get("must_pass", ()))),
             must_fail=tuple(dict.fromkeys(sender_ip(ip) for ip in spf.get("must_fail", ()))),
+            only_all=bool(spf.get("only_all", False)),
         ),
     )

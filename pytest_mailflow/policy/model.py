@@ -19,6 +19,8 @@ class MxExpect:
     hosts: tuple[MxHost, ...] | None = None
     null_mx: bool = False
     single: bool = False
+    microsoft: bool = False
+    forbid: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class SpfExpect:
     all: tuple[str, ...] = ("-all", "~all")
     must_pass: tuple[str, ...] = ()
     must_fail: tuple[str, ...] = ()
+    only_all: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 
-from ..clouds import MX_MICROSOFT
+from ..clouds import CLOUDS, MX_MICROSOFT
 from ..dns.base import ResolutionError
 from ..dns.records import MxRecord, RecordSyntaxError, mx_record
 from ..evidence import EvidenceView
@@ -257,6 +258,50 @@ def check_mx_microsoft(ev: EvidenceView, ctx: CheckContext) -> Finding:
     )
 
 
+_TOKEN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def check_mx_at_microsoft(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    records, _ = mx_records(ev)
+    cloud = CLOUDS[ctx.policy.cloud]
+    observed = (f"MX: {_show(records)}",)
+    if not records or any(r.is_null for r in records):
+        return Finding(
+            False, f"publishes {_show(records)}; the scenario routes inbound mail to Exchange Online", observed
+        )
+    problems = []
+    for record in records:
+        host = relative(record.exchange)
+        suffix = next((s for s in cloud.mx_suffixes if is_under(host, s)), None)
+        if suffix is None:
+            problems.append(f"{host} is not an Exchange Online endpoint of the {cloud.label} cloud")
+            continue
+        token = host[: -len(suffix) - 1].split(".")[0]
+        if not _TOKEN.match(token):
+            problems.append(f"{host}: '{token}' does not look like an MX token (take it from the admin center)")
+    if problems:
+        wanted = " or ".join(f"<token>.{s}" for s in cloud.mx_suffixes)
+        return Finding(False, "; ".join(problems) + f" (expected {wanted})", observed)
+    return Finding(True, "every MX host is an Exchange Online endpoint", observed)
+
+
+def check_forbidden_mx(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    records, _ = mx_records(ev)
+    assert ctx.param is not None
+    observed = (f"MX: {_show(records)}",)
+    if any(relative(r.exchange) == ctx.param for r in records):
+        return Finding(False, f"still publishes MX {ctx.param}, which the policy says must be gone", observed)
+    return Finding(True, f"no MX record names {ctx.param}", observed)
+
+
+def _when_microsoft(policy: DomainPolicy) -> Sequence[str | None]:
+    return (None,) if policy.expect.mx.microsoft else ()
+
+
+def _forbidden(policy: DomainPolicy) -> Sequence[str | None]:
+    return tuple(policy.expect.mx.forbid)
+
+
 def _when_single(policy: DomainPolicy) -> Sequence[str | None]:
     return (None,) if policy.expect.mx.single else ()
 
@@ -363,5 +408,36 @@ RULES = (
         references=(_MS_DANE, _MS_DNSSEC_STATUS),
         check=check_mx_microsoft,
         expectation=lambda ctx: f"an MX host under {MX_MICROSOFT}, if any, has priority 0 or 10 and is the only MX",
+    ),
+    Rule(
+        id="MF-MX-008",
+        title="MX hosts are Exchange Online endpoints of the domain's cloud",
+        family="mx",
+        severity=Severity.HIGH,
+        rationale="In the scenarios where Microsoft 365 receives first, the MX must point at the domain's "
+        "Exchange Online endpoint (<token>.mail.protection.outlook.com or <token>.<c>-v1.mx.microsoft "
+        "worldwide; the sovereign clouds have their own suffixes); otherwise filtering is degraded and "
+        "Directory-Based Edge Blocking does not apply.",
+        remediation="Publish the MX value shown for the domain in the Microsoft 365 admin center (Settings > "
+        "Domains) at priority 0 and remove the others. Never build the token yourself.",
+        references=(_MS_DNS, _MS_EXTERNAL),
+        check=check_mx_at_microsoft,
+        params=_when_microsoft,
+        expect_keys=("mx", "microsoft"),
+        expectation=lambda ctx: "every MX host is <token>." + " or <token>.".join(CLOUDS[ctx.policy.cloud].mx_suffixes),
+    ),
+    Rule(
+        id="MF-MX-009",
+        title="The previous provider's MX hosts are gone",
+        family="mx",
+        severity=Severity.HIGH,
+        rationale="After a cut-over Microsoft asks for the old system's MX records to be deleted: while one "
+        "remains, senders may still deliver to the old provider.",
+        remediation="Delete the MX record that names the old host.",
+        references=(_MS_EXTERNAL, _MS_DNS),
+        check=check_forbidden_mx,
+        params=_forbidden,
+        expect_keys=("mx", "forbid"),
+        expectation=lambda ctx: f"no MX record for {ctx.param}",
     ),
 )

@@ -485,6 +485,27 @@ def _failing(policy: DomainPolicy) -> Sequence[str | None]:
 
 _RFC_LIMITS = rfc(7208, "4.6.4", "DNS lookup limits")
 
+
+def check_only_all(ev: EvidenceView, ctx: CheckContext) -> Finding:
+    root = _tree(ev)
+    observed = _record_line(root)
+    if root.status != "ok" or root.record is None:
+        return Finding(False, "the domain sends no mail, so it should publish 'v=spf1 -all'", observed)
+    terms = [t.text for t in root.record.terms]
+    if [t.lower() for t in terms] == ["-all"]:
+        return Finding(True, "publishes 'v=spf1 -all': no host may send for the domain", observed)
+    return Finding(
+        False,
+        f"the record authorises or names {', '.join(terms) or 'nothing'}; a domain that sends no "
+        "mail publishes exactly 'v=spf1 -all'",
+        observed,
+    )
+
+
+def _when_only_all(policy: DomainPolicy) -> Sequence[str | None]:
+    return (None,) if policy.expect.spf.only_all else ()
+
+
 RULES = (
     Rule(
         id="MF-SPF-001",
@@ -684,5 +705,19 @@ RULES = (
         references=(_RFC_LIMITS,),
         check=check_mx_names,
         expectation=lambda ctx: f"every mx mechanism in the SPF tree finds at most {MX_NAME_LIMIT} MX names",
+    ),
+    Rule(
+        id="MF-SPF-015",
+        title="A domain that sends no mail publishes 'v=spf1 -all'",
+        family="spf",
+        severity=Severity.HIGH,
+        rationale="Microsoft's guidance for parked and non-sending domains is SPF 'v=spf1 -all' (with DMARC "
+        "p=reject and no DKIM): any mechanism left in the record lets someone send as the domain.",
+        remediation="Replace the SPF record with exactly 'v=spf1 -all'.",
+        references=(_MS_SPF, rfc(7208, "5.1", "all")),
+        check=check_only_all,
+        params=_when_only_all,
+        expect_keys=("spf", "only_all"),
+        expectation=lambda ctx: "exactly 'v=spf1 -all'",
     ),
 )
