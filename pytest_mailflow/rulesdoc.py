@@ -19,6 +19,7 @@ FAMILY_TITLES = {
     "tlsrpt": "TLS-RPT",
     "dane": "DANE",
     "m365": "Microsoft 365 records",
+    "conn": "Exchange Online connectors",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import CheckContext, Finding, Reference, Rule, Severity
+from .connectors import RULES as CONN_RULES
 from .dane import RULES as DANE_RULES
 from .dkim import RULES as DKIM_RULES
 from .dmarc import RULES as DMARC_RULES
@@ -13,7 +14,17 @@ from .spf import RULES as SPF_RULES
 from .tlsrpt import RULES as TLSRPT_RULES
 
 REGISTRY: dict[str, Rule] = {}
-for _rule in (*MX_RULES, *SPF_RULES, *DKIM_RULES, *DMARC_RULES, *MTASTS_RULES, *TLSRPT_RULES, *DANE_RULES, *M365_RULES):
+for _rule in (
+    *MX_RULES,
+    *SPF_RULES,
+    *DKIM_RULES,
+    *DMARC_RULES,
+    *MTASTS_RULES,
+    *TLSRPT_RULES,
+    *DANE_RULES,
+    *M365_RULES,
+    *CONN_RULES,
+):
     if _rule.id in REGISTRY:
         raise RuntimeError(f"rule ID {_rule.id} is defined twice")
     REGISTRY[_rule.id] = _rule
