@@ -181,6 +181,14 @@ def pytest_configure(config: pytest.Config) -> None:
         unusable = unusable_paths(list(settings.zones))
         if unusable:
             raise pytest.UsageError("pytest-mailflow: --mailflow-zones: " + "; ".join(unusable))
+        from .dns.zonefiles import cached_zone_set
+
+        # Zone files are read now so that a zone path that yields nothing stops the run instead of
+        # every name silently going to the fallback.
+        zone_set = cached_zone_set(settings.zones, config.rootpath)
+        if not zone_set.zones and not zone_set.broken:
+            found = "; ".join(str(p) for p in zone_set.problems) or "no zone in any of the files"
+            raise pytest.UsageError(f"pytest-mailflow: --mailflow-zones loaded no zone: {found}")
     dist = getattr(config.option, "dist", "no")
     if settings.recording and getattr(config.option, "numprocesses", None) and dist not in GROUPING_DISTS:
         if dist != "load":

@@ -12,7 +12,7 @@ from .dns.base import DnsSource
 from .dns.cassette import RECORD_MODES, CassetteFolderFactory
 from .dns.live import LiveSource, Server, system_servers
 from .dns.zone import ZoneSource
-from .dns.zonefiles import ZoneSet, load_zone_paths
+from .dns.zonefiles import ZoneSet, cached_zone_set
 from .errors import Problem
 
 SOURCES = ("cassette", "live")
@@ -118,4 +118,4 @@ def build_sources(settings: SourceSettings, rootdir: Path) -> CassetteFolderFact
         fallback = upstream or live_source(settings)
     else:
         fallback = None
-    return ZoneFactory(load_zone_paths(list(settings.zones), rootdir), fallback)
+    return ZoneFactory(cached_zone_set(settings.zones, rootdir), fallback)

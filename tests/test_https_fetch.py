@@ -111,3 +111,14 @@ def test_without_the_option_nothing_is_fetched(https: HttpsServer, tmp_path: Pat
         evidence = gather(GatherRequest("contoso.example"), live)
     assert evidence.fetches == {}
     assert https.requests == []
+
+
+def test_a_dns_failure_for_the_policy_host_is_a_fetch_error(https: HttpsServer) -> None:
+    from pytest_mailflow.dns.base import ResolutionError
+
+    def servfail(question: Question) -> Answer:
+        raise ResolutionError(question, "SERVFAIL", "test", "test dns")
+
+    with pytest.raises(FetchError) as caught:
+        LiveFetcher(servfail, timeout=0.5, port=https.port).fetch(policy_url("contoso.example"))
+    assert caught.value.cause == "UNREACHABLE" and "SERVFAIL" in caught.value.detail

@@ -202,3 +202,38 @@ def test_dkim_targets_name_declared_selectors() -> None:
         "p.yaml:4:54: domains.a.example.expect.dkim.targets: target given for selector 'selector2', "
         "which is not in dkim.selectors (add it there)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            'expect: {dkim: {selectors: [selector1], targets: {selector1: "not a host..name"}}}',
+            "domains.a.example.expect.dkim.targets.selector1: 'not a host..name' is not a valid domain name",
+        ),
+        (
+            'expect: {dmarc: {rua: ["not an address"]}}',
+            "domains.a.example.expect.dmarc.rua.0: 'not an address' is not a report address",
+        ),
+        (
+            'params: {reports: {rua: ["dmarc@a.example"]}}',
+            "domains.a.example.params.reports.rua.0: 'dmarc@a.example' is not a report address",
+        ),
+        ('expect: {dkim: {selectors: ["bad selector"]}}', "'bad selector' is not a DKIM selector"),
+    ],
+)
+def test_expectation_values_are_checked(body: str, expected: str) -> None:
+    found = errors_of(f"mailflow: 1\ndomains:\n  a.example:\n    {body}\n")
+    assert any(expected in message for message in found), found
+
+
+def test_names_differing_only_in_case_are_one_test() -> None:
+    policy = load_policy_text(
+        "mailflow: 1\ndomains:\n  a.example:\n    expect:\n"
+        "      spf: {include: [Spf.Example.com, spf.example.com.]}\n"
+        "      dkim: {selectors: [Selector1, selector1], targets: {Selector1: x.example}}\n",
+        "p.yaml",
+    )
+    names = [check.name for check in plan(policy.domains[0])]
+    assert names.count("MF-SPF-008[spf.example.com]") == 1
+    assert names.count("MF-DKIM-001[selector1]") == 1

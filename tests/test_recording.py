@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -225,3 +226,30 @@ def test_ipv6_senders_keep_a_domain_on_one_xdist_worker(pytester: pytest.Pyteste
     ids = [line for line in result.outlines if "MF-SPF-010" in line]
     assert ids == ["policy.yaml::fabrikam.example::MF-SPF-010[2001:db8:0:0:0:0:0:10]"]
     assert ids[0].rsplit("::", 1)[0] == "policy.yaml::fabrikam.example"  # xdist's scope for loadscope
+
+
+def test_one_domain_in_two_policies_records_one_complete_cassette_under_xdist(
+    pytester: pytest.Pytester, server: FaultServer
+) -> None:
+    pytest.importorskip("xdist")
+    for name, ip in (("a.yaml", "203.0.113.10"), ("b.yaml", "203.0.113.11")):
+        (pytester.path / name).write_text(
+            f"mailflow: 1\ndomains:\n  fabrikam.example:\n    expect: {{spf: {{must_pass: [{ip}]}}}}\n"
+        )
+    for mode in ("all", "once"):
+        shutil.rmtree(pytester.path / "rec", ignore_errors=True)
+        pytester.runpytest_subprocess(
+            "--mailflow",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "2",
+            "--mailflow-cassettes",
+            "rec",
+            "--mailflow-nameserver",
+            f"127.0.0.1:{server.port}",
+            "--mailflow-record-mode",
+            mode,
+        )
+        replay = pytester.runpytest("--mailflow", "-p", "no:cacheprovider", "--mailflow-cassettes", "rec")
+        assert "errors" not in replay.parseoutcomes(), (mode, replay.stdout.str()[-2000:])

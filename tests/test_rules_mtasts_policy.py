@@ -102,4 +102,11 @@ def test_no_record_means_nothing_to_check() -> None:
     no_sts = ZONE.replace('_mta-sts TXT "v=STSv1; id=20261127"\n', "")
     for rule_id in ("MF-MTASTS-003", "MF-MTASTS-004", "MF-MTASTS-005"):
         found = finding(rule_id, GOOD, zone_text=no_sts)
-        assert found.passed and "no usable MTA-STS record" in found.summary
+        assert found.passed and "no usable MTA-STS" in found.summary
+
+
+def test_a_bad_certificate_is_a_failure_not_an_error() -> None:
+    # Every sender meets the same certificate error and treats the domain as having no policy (RFC 8461 §3.3).
+    found = finding("MF-MTASTS-003", FetchError(URL, "TLS", "certificate not valid for mta-sts.contoso.example"))
+    assert not found.passed and "senders cannot fetch the MTA-STS policy" in found.summary
+    assert finding("MF-MTASTS-005", FetchError(URL, "TLS", "bad certificate")).passed

@@ -266,3 +266,11 @@ def test_live_source_with_zones_asks_outside_names_live(pytester: pytest.Pyteste
             "fabrikam and MF-SPF-008",
         )
     result.assert_outcomes(passed=1)
+
+
+def test_a_zone_folder_that_yields_no_zone_stops_the_run(pytester: pytest.Pytester, examples: Path) -> None:
+    (pytester.path / "dns").mkdir()
+    (pytester.path / "dns" / "settings.yaml").write_text("ttl: 300\n")
+    result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", "dns")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--mailflow-zones loaded no zone*"])

@@ -249,6 +249,14 @@ def dump(
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
 @contextlib.contextmanager
 def _folder_lock(folder: Path) -> Iterator[None]:
     """An exclusive lock on the cassette folder itself (no lock file left behind); POSIX only."""
@@ -318,11 +326,13 @@ class CassetteSource:
         self._recorded: dict[Question, Answer | ResolutionError] = {}
         self._fetched: dict[str, HttpsResult | FetchError] = {}
         self._dirty = False
+        self._stamp: tuple[int, int] | None = None  # the file as this source last saw or wrote it
 
     def _load(self) -> Cassette | None:
         if not self._loaded:
             self._loaded = True
             self._existed = self.path.is_file()
+            self._stamp = _stamp(self.path)
             if self._existed and self.mode != "all":
                 try:
                     self._cassette = Cassette.load(self.path, self.display)
@@ -419,14 +429,16 @@ class CassetteSource:
             # Merge with what is on disk now: another process (one domain named in two policy files
             # under pytest-xdist) may have written this cassette since we read it.
             base = self._cassette
-            if self.mode != "all" and self.path.is_file():
+            # In 'all' mode start afresh, unless another process wrote the file during this run.
+            written_by_other = self.mode == "all" and _stamp(self.path) not in (None, self._stamp)
+            if (self.mode != "all" or written_by_other) and self.path.is_file():
                 try:
                     base = Cassette.load(self.path, self.display)
                 except CassetteError:
                     base = self._cassette
             combined: dict[Question, Answer | ResolutionError] = {}
             fetches: dict[str, HttpsResult | FetchError] = {}
-            if self.mode != "all" and base is not None:
+            if (self.mode != "all" or written_by_other) and base is not None:
                 for question, recorded in base.entries.items():
                     if recorded.answer is not None:
                         combined[question] = recorded.answer
@@ -437,6 +449,7 @@ class CassetteSource:
             fetches.update(self._fetched)
             text = dump(self.domain or self.path.stem, combined, keep_ttl=self.keep_ttl, fetches=fetches)
             write_atomic(self.path, text)
+            self._stamp = _stamp(self.path)
         self._dirty = False
         return True
 

@@ -71,7 +71,10 @@ class LiveFetcher:
 
     def _address(self, host: str) -> str:
         for rdtype in ("A", "AAAA"):
-            answer = self.resolve(Question.of(host, rdtype))
+            try:
+                answer = self.resolve(Question.of(host, rdtype))
+            except ResolutionError as exc:
+                raise FetchError(f"https://{host}/", "UNREACHABLE", str(exc), exc.provenance) from None
             if answer.status == "NOERROR" and answer.records:
                 return answer.records[0]
         raise FetchError(f"https://{host}/", "UNREACHABLE", f"{host} has no A or AAAA record")

@@ -60,6 +60,24 @@ def load_config(path: Path, display: str) -> list[tuple[str, LoadedZone | InputF
         for name, options in config["providers"].items()
         if isinstance(options, dict) and options.get("class") in YAML_PROVIDERS
     }
+    split = sorted(
+        name
+        for name, options in config["providers"].items()
+        if isinstance(options, dict) and str(options.get("class", "")).endswith("SplitYamlProvider")
+    )
+    if split:
+        raise InputFileError(
+            [
+                Problem(
+                    display,
+                    1,
+                    1,
+                    "providers",
+                    f"provider {', '.join(split)} uses SplitYamlProvider, which is not "
+                    "read: use octodns.provider.yaml.YamlProvider with split_extension (octoDNS's replacement)",
+                )
+            ]
+        )
     loaded: list[tuple[str, LoadedZone | InputFileError]] = []
     for zone_name, zone_config in sorted(config["zones"].items()):
         sources = (zone_config or {}).get("sources") or []

@@ -25,7 +25,7 @@ import dns.zonefile
 
 from ..errors import InputFileError, Problem
 from .base import Answer, DnsSource, Question, ResolutionError, Status
-from .https import FetchError, HttpsResult
+from .https import FetchError, HttpsResult, LiveFetcher
 
 MAX_CNAME_CHAIN = 16
 RecordKey = tuple[dns.name.Name, int]
@@ -276,7 +276,11 @@ class ZoneSource:
         return Answer(question, tail.status, tail.records, (*chain, *tail.cname_chain), where, tail.ttl)
 
     def fetch(self, url: str) -> HttpsResult:
-        """Zone files hold no web content: HTTPS fetches go to the fallback."""
+        """Zone files hold no web content. With live DNS behind them, fetch live but resolve the host
+        through the zone files (they say where mta-sts.<domain> will point); otherwise ask the fallback."""
+        https_port = getattr(self.fallback, "https_port", None)
+        if isinstance(https_port, int):
+            return LiveFetcher(self.resolve, port=https_port).fetch(url)
         fetch = getattr(self.fallback, "fetch", None)
         if fetch is None:
             raise FetchError(url, "UNREACHABLE", "zone files hold no HTTPS content and the fallback cannot fetch")

@@ -9,6 +9,7 @@ the broken zone become errors instead of silently falling through to another sou
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -41,6 +42,12 @@ def _display(path: Path, rootdir: Path) -> str:
         return Path(os.path.relpath(path, rootdir)).as_posix()
     except ValueError:
         return str(path)
+
+
+@functools.cache
+def cached_zone_set(paths: tuple[Path, ...], rootdir: Path) -> ZoneSet:
+    """Zone data loaded once per process (checked when pytest starts, used when checks run)."""
+    return load_zone_paths(list(paths), rootdir)
 
 
 def load_zone_paths(paths: list[Path], rootdir: Path) -> ZoneSet:
@@ -134,14 +141,19 @@ def _zones_named_in(config: Path) -> list[str]:
     """Zone names listed under ``zones:`` in an octoDNS config, read without octoDNS (best effort)."""
     names = []
     in_zones = False
+    indent: int | None = None
     for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
         if re.match(r"^zones[ \t]*:", line):
             in_zones = True
             continue
-        if in_zones and line and not line[0].isspace() and not line.startswith("#"):
+        if not in_zones or not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
             break
-        match = re.match(r"^  ['\"]?([A-Za-z0-9_.*-]+\.?)['\"]?[ \t]*:", line) if in_zones else None
-        if match:
+        depth = len(line) - len(line.lstrip())
+        indent = depth if indent is None else indent
+        match = re.match(r"^\s+['\"]?([A-Za-z0-9_.*-]+\.?)['\"]?[ \t]*:", line)
+        if match and depth == indent:
             names.append(match.group(1))
     return names
 

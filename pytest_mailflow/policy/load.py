@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from ..dmarc.record import parse_uri
 from ..errors import PolicyError, Problem
 from ..hints import did_you_mean
 from ..names import InvalidDomainName, relative, to_a_label
@@ -132,7 +133,17 @@ class _Builder:
                     self.fail(
                         (*path, key, index), f"unknown rule ID '{rule_id}'{did_you_mean(rule_id, self.known_rules)}"
                     )
-        spf = (entry.get("expect") or {}).get("spf") or {}
+        expect = entry.get("expect") or {}
+        dkim = expect.get("dkim") or {}
+        for selector, host in (dkim.get("targets") or {}).items():
+            self._check_host((*path, "expect", "dkim", "targets", selector), host)
+        for index, uri in enumerate((expect.get("dmarc") or {}).get("rua") or ()):
+            problem = parse_uri(uri).error or (
+                "" if uri.lower().startswith("mailto:") else "write it as mailto:address"
+            )
+            if problem:
+                self.fail((*path, "expect", "dmarc", "rua", index), f"'{uri}' is not a report address: {problem}")
+        spf = expect.get("spf") or {}
         for key in ("must_pass", "must_fail"):
             for index, ip in enumerate(spf.get(key) or ()):
                 try:
@@ -159,6 +170,12 @@ class _Builder:
                 self._check_host((*path, group, "mx", index), host)
             if section.get("spf_include"):
                 self._check_host((*path, group, "spf_include"), section["spf_include"])
+        for index, uri in enumerate((params.get("reports") or {}).get("rua") or ()):
+            problem = parse_uri(uri).error or (
+                "" if uri.lower().startswith("mailto:") else "write it as mailto:address"
+            )
+            if problem:
+                self.fail((*path, "reports", "rua", index), f"'{uri}' is not a report address: {problem}")
         for group, key in (("on_premises", "egress"), ("devices", "ips")):
             for index, ip in enumerate((params.get(group) or {}).get(key) or ()):
                 try:
@@ -201,7 +218,7 @@ class _Builder:
             self.fail((*path, "expect", "spf"), f"{ip} is listed in both must_pass and must_fail")
         dkim = merged.get("dkim") or {}
         selectors = {s.lower() for s in dkim.get("selectors", ())}
-        for selector in sorted(set(dkim.get("targets") or {}) - selectors):
+        for selector in sorted({t.lower() for t in dkim.get("targets") or {}} - selectors):
             self.fail(
                 (*path, "expect", "dkim", "targets"),
                 f"target given for selector '{selector}', which is not in dkim.selectors (add it there)",
@@ -277,7 +294,7 @@ def _expect(data: dict[str, Any]) -> Expect:
             forbid=tuple(relative(to_a_label(h)) for h in mx.get("forbid", ())),
         ),
         dkim=DkimExpect(
-            selectors=tuple(s.lower() for s in dkim.get("selectors", ())),
+            selectors=tuple(dict.fromkeys(s.lower() for s in dkim.get("selectors", ()))),
             cname=bool(dkim.get("cname", False)),
             targets=tuple(sorted((k.lower(), relative(to_a_label(v))) for k, v in (dkim.get("targets") or {}).items())),
             min_key_bits=int(dkim.get("min_key_bits", 1024)),
@@ -296,8 +313,8 @@ def _expect(data: dict[str, Any]) -> Expect:
         dane=RequiredExpect(bool((data.get("dane") or {}).get("required", False))),
         m365=M365Expect(bool(m365.get("autodiscover", False)), bool(m365.get("verification", False))),
         spf=SpfExpect(
-            include=tuple(relative(to_a_label(h)) for h in spf.get("include", ())),
-            forbid_include=tuple(relative(to_a_label(h)) for h in spf.get("forbid_include", ())),
+            include=tuple(dict.fromkeys(relative(to_a_label(h)) for h in spf.get("include", ()))),
+            forbid_include=tuple(dict.fromkeys(relative(to_a_label(h)) for h in spf.get("forbid_include", ()))),
             all=tuple(spf.get("all", ("-all", "~all"))),
             must_pass=tuple(dict.fromkeys(sender_ip(ip) for ip in spf.get("must_pass", ()))),
             must_fail=tuple(dict.fromkeys(sender_ip(ip) for ip in spf.get("must_fail", ()))),

@@ -103,6 +103,8 @@ def _explain(error: ValidationError, located: Located) -> list[Problem]:
         ]
     if error.validator == "pattern" and "MF-" in str(error.validator_value):
         return [located.problem(path, f"'{error.instance}' is not a rule ID (they look like MF-SPF-003)")]
+    if error.validator == "pattern" and len(path) >= 2 and path[-2] == "selectors":
+        return [located.problem(path, f"'{error.instance}' is not a DKIM selector (letters, digits, '-' and '.')")]
     if error.validator == "pattern" and path and path[-1] == "tenant":
         return [
             located.problem(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from ..dns.base import Answer
-from ..dns.https import HttpsResult, policy_url
+from ..dns.https import FetchError, HttpsResult, policy_url
 from ..dns.records import RecordSyntaxError, mx_record, txt_value
 from ..evidence import EvidenceView
 from ..names import relative
@@ -172,6 +172,10 @@ def check_required(ev: EvidenceView, ctx: CheckContext) -> Finding:
     )
 
 
+#: Fetch failures every sender would meet, which therefore mean "no policy" rather than "unknown".
+SENDER_VISIBLE_FAILURES = ("TLS", "HTTP")
+
+
 def _policy(ev: EvidenceView, ctx: CheckContext) -> tuple[StsPolicy | None, HttpsResult | None, tuple[str, ...]]:
     """The fetched policy file, or (None, None, observed) when the domain publishes no usable record."""
     name = _name(ctx)
@@ -181,7 +185,14 @@ def _policy(ev: EvidenceView, ctx: CheckContext) -> tuple[StsPolicy | None, Http
     verdict = _judge(values)
     if verdict.absent or verdict.record is None:
         return None, None, observed
-    fetched = ev.fetched(policy_url(relative(ctx.domain)))
+    try:
+        fetched = ev.fetched(policy_url(relative(ctx.domain)))
+    except FetchError as exc:
+        if exc.cause not in SENDER_VISIBLE_FAILURES:
+            raise  # a timeout or unreachable server says nothing about the policy: undetermined
+        # A bad certificate or a broken HTTP answer is what every sender sees: no policy (RFC 8461 §3.3).
+        failed = HttpsResult(exc.url, 0, "", "", exc.provenance)
+        return None, failed, (*observed, f"{exc.url} -> {exc.cause}: {exc.detail}")
     body = f"{fetched.url} -> HTTP {fetched.status} ({fetched.content_type or 'no Content-Type'})"
     shown_lines = [f"  {line}" for line in fetched.body.splitlines()[:12]]
     return parse_sts_policy(fetched.body), fetched, (*observed, body, *shown_lines)
@@ -189,6 +200,13 @@ def _policy(ev: EvidenceView, ctx: CheckContext) -> tuple[StsPolicy | None, Http
 
 def check_policy_file(ev: EvidenceView, ctx: CheckContext) -> Finding:
     policy, fetched, observed = _policy(ev, ctx)
+    if fetched is not None and policy is None:
+        return Finding(
+            False,
+            "senders cannot fetch the MTA-STS policy, so they treat the domain as having none "
+            "(RFC 8461 §3.3): " + observed[-1].split(" -> ", 1)[-1],
+            observed,
+        )
     if fetched is None or policy is None:
         return Finding(True, "publishes no usable MTA-STS record: no policy file to check", observed)
     problems = []
@@ -212,7 +230,7 @@ def check_policy_file(ev: EvidenceView, ctx: CheckContext) -> Finding:
 def check_policy_mode(ev: EvidenceView, ctx: CheckContext) -> Finding:
     policy, fetched, observed = _policy(ev, ctx)
     if fetched is None or policy is None:
-        return Finding(True, "publishes no usable MTA-STS record: no policy mode to check", observed)
+        return Finding(True, "no usable MTA-STS policy: no mode to check (see MF-MTASTS-003)", observed)
     problem = mode_problem(policy, ctx.policy.expect.mta_sts.mode)
     if problem:
         return Finding(False, problem, observed)
@@ -222,7 +240,7 @@ def check_policy_mode(ev: EvidenceView, ctx: CheckContext) -> Finding:
 def check_policy_covers_mx(ev: EvidenceView, ctx: CheckContext) -> Finding:
     policy, fetched, observed = _policy(ev, ctx)
     if fetched is None or policy is None:
-        return Finding(True, "publishes no usable MTA-STS record: no MX coverage to check", observed)
+        return Finding(True, "no usable MTA-STS policy: no MX coverage to check (see MF-MTASTS-003)", observed)
     answer = ev.ask(ctx.domain, "MX")
     hosts = []
     for text in answer.records if answer.status == "NOERROR" else ():
