@@ -216,8 +216,8 @@ def test_dkim_targets_name_declared_selectors() -> None:
             "domains.a.example.expect.dmarc.rua.0: 'not an address' is not a report address",
         ),
         (
-            'params: {reports: {rua: ["dmarc@a.example"]}}',
-            "domains.a.example.params.reports.rua.0: 'dmarc@a.example' is not a report address",
+            'params: {reports: {rua: ["mailto:dmarc"]}}',
+            "domains.a.example.params.reports.rua.0: 'mailto:dmarc' is not a report address",
         ),
         ('expect: {dkim: {selectors: ["bad selector"]}}', "'bad selector' is not a DKIM selector"),
     ],

@@ -580,6 +580,7 @@ def test_the_engine_reports_undetermined_mx_checks_with_what_it_consulted():
     (check,) = plan(policy_domain)
     with pytest.raises(Undetermined) as caught:
         engine.run(check)
+    assert isinstance(caught.value.error, ResolutionError)
     assert caught.value.error.question.name == "mail.outside.test."
     assert any(line.startswith("a.example. MX -> 10 mx1.a.example.") for line in caught.value.consulted)
     assert any("mail.outside.test. A -> outside the loaded zones" in line for line in caught.value.consulted)

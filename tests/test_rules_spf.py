@@ -1285,6 +1285,7 @@ def test_the_engine_turns_a_resolution_error_into_undetermined():
     (check,) = plan(policy_domain)
     with pytest.raises(Undetermined) as caught:
         engine.run(check)
+    assert isinstance(caught.value.error, ResolutionError)
     assert caught.value.error.question == Question.of("spf.outside.test", "TXT")
     assert any(line.startswith("spf.outside.test. TXT -> outside the loaded zones") for line in caught.value.consulted)
     assert any(line.startswith('a.example. TXT -> "v=spf1 include:i1.chain.test') for line in caught.value.consulted)

@@ -138,11 +138,7 @@ class _Builder:
         for selector, host in (dkim.get("targets") or {}).items():
             self._check_host((*path, "expect", "dkim", "targets", selector), host)
         for index, uri in enumerate((expect.get("dmarc") or {}).get("rua") or ()):
-            problem = parse_uri(uri).error or (
-                "" if uri.lower().startswith("mailto:") else "write it as mailto:address"
-            )
-            if problem:
-                self.fail((*path, "expect", "dmarc", "rua", index), f"'{uri}' is not a report address: {problem}")
+            self._check_report_address((*path, "expect", "dmarc", "rua", index), uri)
         spf = expect.get("spf") or {}
         for key in ("must_pass", "must_fail"):
             for index, ip in enumerate(spf.get(key) or ()):
@@ -171,17 +167,20 @@ class _Builder:
             if section.get("spf_include"):
                 self._check_host((*path, group, "spf_include"), section["spf_include"])
         for index, uri in enumerate((params.get("reports") or {}).get("rua") or ()):
-            problem = parse_uri(uri).error or (
-                "" if uri.lower().startswith("mailto:") else "write it as mailto:address"
-            )
-            if problem:
-                self.fail((*path, "reports", "rua", index), f"'{uri}' is not a report address: {problem}")
+            self._check_report_address((*path, "reports", "rua", index), uri)
         for group, key in (("on_premises", "egress"), ("devices", "ips")):
             for index, ip in enumerate((params.get(group) or {}).get(key) or ()):
                 try:
                     ipaddress.ip_address(ip)
                 except ValueError:
                     self.fail((*path, group, key, index), f"'{ip}' is not an IPv4 or IPv6 address")
+
+    def _check_report_address(self, path: tuple[str | int, ...], value: str) -> None:
+        """A DMARC report address: mailto:box@domain, or the bare mailbox (mailto: is implied)."""
+        parsed = parse_uri(value if ":" in value else f"mailto:{value}")
+        problem = parsed.error or ("" if parsed.scheme == "mailto" else "only mailto: report addresses are checked")
+        if problem:
+            self.fail(path, f"'{value}' is not a report address: {problem}")
 
     def _check_host(self, path: tuple[str | int, ...], value: str) -> None:
         try:
