@@ -77,6 +77,16 @@ class Engine:
                 self._exports[path] = exc
         return self._exports[path]
 
+    def tenant_export_notes(self) -> list[str]:
+        """Warnings from the tenant exports read so far (things the loader tolerated or ignored)."""
+        notes: list[str] = []
+        for export in self._exports.values():
+            if isinstance(export, TenantExportError):
+                notes.extend(str(problem) for problem in export.problems)
+            else:
+                notes.extend(export.warnings)
+        return notes
+
     def run(self, check: Check) -> Result:
         """Judge one check; raises :class:`Undetermined` when the evidence it needs is unavailable."""
         view = self.evidence(check.domain).view()

@@ -221,11 +221,18 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     engine = config.stash.get(ENGINE, None)
-    problems = getattr(engine.sources, "problems", []) if engine is not None else []
+    if engine is None:
+        return
+    problems = getattr(engine.sources, "problems", [])
     if problems:
         terminalreporter.section("mailflow: zone files with problems")
         for problem in problems:
             terminalreporter.line(str(problem))
+    notes = engine.tenant_export_notes()
+    if notes:
+        terminalreporter.section("mailflow: tenant export notes")
+        for note in notes:
+            terminalreporter.line(note)
 
 
 def get_engine(config: pytest.Config) -> Engine:
