@@ -15,9 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from pytest_mailflow.dns.base import Answer, DnsSource, Question, ResolutionError
+from pytest_mailflow.dns.base import DnsSource, Question, ResolutionError
 from pytest_mailflow.dns.records import txt_presentation
-from pytest_mailflow.dns.zone import ZoneSource
 from pytest_mailflow.engine import Engine
 from pytest_mailflow.gather import GatherRequest, gather
 from pytest_mailflow.plan import plan
@@ -26,7 +25,7 @@ from pytest_mailflow.policy.model import DomainPolicy
 from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding, Severity
 from pytest_mailflow.rules.dkim import expected_microsoft_forms, microsoft_target
-from tests.support.scenario import zone, zone_source
+from tests.support.scenario import Servfail, StaticFactory, source
 
 DKIM_RULES = tuple(f"MF-DKIM-00{n}" for n in range(1, 8))
 DOMAIN = "contoso.example"
@@ -83,27 +82,6 @@ def txt(owner: str, value: str) -> str:
 
 
 # --- harness -----------------------------------------------------------------------------------------
-
-
-def source(zones: dict[str, str]) -> ZoneSource:
-    """Zone files from ``{origin: body}``; names outside them raise ResolutionError (no fallback)."""
-    return zone_source({origin: zone(origin, body) for origin, body in zones.items()}, providers=False)
-
-
-class Servfail:
-    """Wraps a source; the listed questions fail as on SERVFAIL or a timeout."""
-
-    def __init__(self, inner: DnsSource, *failing: tuple[str, str]) -> None:
-        self.inner = inner
-        self.failing = {Question.of(name, rdtype) for name, rdtype in failing}
-
-    def resolve(self, question: Question) -> Answer:
-        if question in self.failing:
-            raise ResolutionError(question, "SERVFAIL", "test", "servfail source")
-        return self.inner.resolve(question)
-
-    def describe(self) -> str:
-        return "servfail source"
 
 
 def domain_policy(
@@ -731,19 +709,8 @@ def test_every_dkim_rule_is_undetermined_outside_the_zones(rule_id, param, dkim)
         finding(rule_id, {"other.example": "@ A 192.0.2.1"}, param, dkim)
 
 
-class _Factory:
-    def __init__(self, dns: DnsSource) -> None:
-        self.dns = dns
-
-    def source_for(self, domain: str, policy_path: str) -> DnsSource:
-        return self.dns
-
-    def describe(self) -> str:
-        return "test factory"
-
-
 def test_the_engine_judges_every_dkim_check_from_one_gathering(key2048):
-    engine = Engine(_Factory(source(m365_zones(key2048))))
+    engine = Engine(StaticFactory(source(m365_zones(key2048))))
     results = {r.check.name: r.finding for r in (engine.run(check) for check in plan(domain_policy()))}
     failed = sorted(name for name, result in results.items() if not result.passed)
     assert failed == []

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_mailflow.dns.base import Answer, DnsSource, Question, ResolutionError
+from pytest_mailflow.dns.base import DnsSource, Question, ResolutionError
 from pytest_mailflow.dns.records import txt_presentation
-from pytest_mailflow.dns.zone import ZoneSource
 from pytest_mailflow.engine import Engine
 from pytest_mailflow.gather import GatherRequest, gather
 from pytest_mailflow.plan import plan
@@ -17,34 +16,13 @@ from pytest_mailflow.policy.load import load_policy_text
 from pytest_mailflow.policy.model import DomainPolicy
 from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding, Severity
-from tests.support.scenario import zone, zone_source
+from tests.support.scenario import Servfail, StaticFactory, source
 
 DMARC_RULES = tuple(f"MF-DMARC-00{n}" for n in range(1, 10))
 ALWAYS = ("MF-DMARC-001", "MF-DMARC-002", "MF-DMARC-005", "MF-DMARC-006", "MF-DMARC-008", "MF-DMARC-009")
 
 ORG = "contoso.example"
 SUB = "mail.contoso.example"
-
-
-def source(zones: dict[str, str]) -> ZoneSource:
-    """Zone files from ``{origin: body}``; names outside them raise ResolutionError (no fallback)."""
-    return zone_source({origin: zone(origin, body) for origin, body in zones.items()}, providers=False)
-
-
-class Servfail:
-    """Wraps a source; the listed questions fail as on SERVFAIL or a timeout."""
-
-    def __init__(self, inner: DnsSource, *failing: tuple[str, str]) -> None:
-        self.inner = inner
-        self.failing = {Question.of(name, rdtype) for name, rdtype in failing}
-
-    def resolve(self, question: Question) -> Answer:
-        if question in self.failing:
-            raise ResolutionError(question, "SERVFAIL", "test", "servfail source")
-        return self.inner.resolve(question)
-
-    def describe(self) -> str:
-        return "servfail source"
 
 
 def domain_policy(rule_id: str, expect: dict[str, Any] | None = None, domain: str = ORG) -> DomainPolicy:
@@ -979,17 +957,6 @@ def test_gather_fetches_everything_the_rules_read():
     assert Question.of("mail.contoso.example._report._dmarc.reports.test", "TXT") in asked
 
 
-class _Factory:
-    def __init__(self, dns: DnsSource) -> None:
-        self.dns = dns
-
-    def source_for(self, domain: str, policy_path: str) -> DnsSource:
-        return self.dns
-
-    def describe(self) -> str:
-        return "test factory"
-
-
 def test_the_engine_judges_every_dmarc_rule_from_one_gathering():
     expect = {
         "dmarc": {
@@ -1006,7 +973,7 @@ def test_the_engine_judges_every_dmarc_rule_from_one_gathering():
     )
     (policy_domain,) = load_policy_text(text, "p.yaml").domains
     record = "v=DMARC1; p=reject; rua=mailto:dmarc@contoso.example,mailto:agg@reports.test!10m"
-    engine = Engine(_Factory(source({**org(record), **WILDCARD})))
+    engine = Engine(StaticFactory(source({**org(record), **WILDCARD})))
     results = [engine.run(check) for check in plan(policy_domain)]
     assert [r.check.name for r in results] == [
         "MF-DMARC-001",

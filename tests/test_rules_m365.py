@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 
-from pytest_mailflow.dns.base import Answer, DnsSource, Question, ResolutionError
-from pytest_mailflow.dns.zone import ZoneSource
+from pytest_mailflow.dns.base import DnsSource, Question, ResolutionError
 from pytest_mailflow.gather import GatherRequest, gather
 from pytest_mailflow.plan import plan
 from pytest_mailflow.policy.load import load_policy_text
 from pytest_mailflow.policy.model import DomainPolicy
 from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding, Severity
-from tests.support.scenario import zone, zone_source
+from tests.support.scenario import Servfail, source
 
 M365_RULES = ("MF-M365-001", "MF-M365-002", "MF-M365-003", "MF-M365-004")
 _RULE_EXPECT: dict[str, dict[str, Any]] = {
@@ -52,11 +51,6 @@ CLOUD_RECORDS = {
 }
 
 
-def source(zones: dict[str, str]) -> ZoneSource:
-    """Zone files from ``{origin: body}``; names outside them raise ResolutionError (no fallback)."""
-    return zone_source({origin: zone(origin, body) for origin, body in zones.items()}, providers=False)
-
-
 def zones_with(body: str) -> dict[str, str]:
     """a.example with ``body``, next to Microsoft's and a vendor's records."""
     return {"a.example": body, "vendor.test": VENDOR, **MICROSOFT}
@@ -66,22 +60,6 @@ def cloud_body(cloud: str) -> str:
     """a.example set up as Microsoft documents it for ``cloud``."""
     include, mx, autodiscover = CLOUD_RECORDS[cloud]
     return f'@ TXT "v=spf1 include:{include} -all"\n@ MX 0 {mx}\nautodiscover CNAME {autodiscover}\n'
-
-
-class Servfail:
-    """Wraps a source; the listed questions fail as on SERVFAIL or a timeout."""
-
-    def __init__(self, inner: DnsSource, *failing: tuple[str, str]) -> None:
-        self.inner = inner
-        self.failing = {Question.of(name, rdtype) for name, rdtype in failing}
-
-    def resolve(self, question: Question) -> Answer:
-        if question in self.failing:
-            raise ResolutionError(question, "SERVFAIL", "test", "servfail source")
-        return self.inner.resolve(question)
-
-    def describe(self) -> str:
-        return "servfail source"
 
 
 def domain_policy(

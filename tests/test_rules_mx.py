@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_mailflow.dns.base import Answer, DnsSource, Question, ResolutionError
-from pytest_mailflow.dns.zone import ZoneSource
+from pytest_mailflow.dns.base import DnsSource, Question, ResolutionError
 from pytest_mailflow.engine import Engine, Undetermined
 from pytest_mailflow.gather import GatherRequest, gather
 from pytest_mailflow.plan import plan
@@ -16,7 +15,7 @@ from pytest_mailflow.policy.load import load_policy_text
 from pytest_mailflow.policy.model import DomainPolicy
 from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding
-from tests.support.scenario import zone, zone_source
+from tests.support.scenario import Servfail, StaticFactory, source
 
 MX_RULES = tuple(f"MF-MX-{n:03d}" for n in range(1, 10))
 #: Expectations that make a rule apply (MF-MX-005 runs only for 'expect.mx.single: true').
@@ -25,27 +24,6 @@ _RULE_EXPECT: dict[str, dict[str, Any]] = {
     "MF-MX-008": {"mx": {"microsoft": True}},
     "MF-MX-009": {"mx": {"forbid": ["mx.old.test"]}},
 }
-
-
-def source(zones: dict[str, str]) -> ZoneSource:
-    """Zone files from ``{origin: body}``; names outside them raise ResolutionError (no fallback)."""
-    return zone_source({origin: zone(origin, body) for origin, body in zones.items()}, providers=False)
-
-
-class Servfail:
-    """Wraps a source; the listed questions fail as on SERVFAIL or a timeout."""
-
-    def __init__(self, inner: DnsSource, *failing: tuple[str, str]) -> None:
-        self.inner = inner
-        self.failing = {Question.of(name, rdtype) for name, rdtype in failing}
-
-    def resolve(self, question: Question) -> Answer:
-        if question in self.failing:
-            raise ResolutionError(question, "SERVFAIL", "test", "servfail source")
-        return self.inner.resolve(question)
-
-    def describe(self) -> str:
-        return "servfail source"
 
 
 def domain_policy(rule_id: str, expect: dict[str, Any] | None = None, domain: str = "a.example") -> DomainPolicy:
@@ -562,21 +540,10 @@ def test_every_mx_rule_is_undetermined_outside_the_zones(rule_id):
         finding(rule_id, {"a.example": GOOD}, _RULE_EXPECT.get(rule_id), domain="b.example")
 
 
-class _Factory:
-    def __init__(self, dns: DnsSource) -> None:
-        self.dns = dns
-
-    def source_for(self, domain: str, policy_path: str) -> DnsSource:
-        return self.dns
-
-    def describe(self) -> str:
-        return "test factory"
-
-
 def test_the_engine_reports_undetermined_mx_checks_with_what_it_consulted():
     zones = {"a.example": "@ MX 10 mx1.a.example.\n@ MX 20 mail.outside.test.\nmx1 A 192.0.2.1"}
     policy_domain = domain_policy("MF-MX-003")
-    engine = Engine(_Factory(source(zones)))
+    engine = Engine(StaticFactory(source(zones)))
     (check,) = plan(policy_domain)
     with pytest.raises(Undetermined) as caught:
         engine.run(check)
@@ -593,7 +560,7 @@ def test_the_engine_judges_every_mx_rule_from_one_gathering():
         '    expect: {"mx": {"hosts": ["mx1.a.example", "mx2.a.example"]}}\n'
     )
     (policy_domain,) = load_policy_text(text, "p.yaml").domains
-    engine = Engine(_Factory(source({"a.example": GOOD})))
+    engine = Engine(StaticFactory(source({"a.example": GOOD})))
     results = [engine.run(check) for check in plan(policy_domain)]
     # MF-MX-005, 008 and 009 are not collected: the policy declares no single MX, Microsoft MX or old MX.
     assert [r.check.rule.id for r in results] == [r for r in MX_RULES if r not in _RULE_EXPECT]

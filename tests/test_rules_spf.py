@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_mailflow.dns.base import Answer, DnsSource, Question, ResolutionError
+from pytest_mailflow.dns.base import DnsSource, Question, ResolutionError
 from pytest_mailflow.dns.records import txt_presentation
-from pytest_mailflow.dns.zone import ZoneSource
 from pytest_mailflow.engine import Engine, Undetermined
 from pytest_mailflow.gather import GatherRequest, gather
 from pytest_mailflow.plan import plan
@@ -18,30 +17,9 @@ from pytest_mailflow.policy.model import DomainPolicy
 from pytest_mailflow.policy.scenarios import scenarios
 from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding
-from tests.support.scenario import zone, zone_source
+from tests.support.scenario import Servfail, StaticFactory, source
 
 SPF_RULES = tuple(f"MF-SPF-{n:03d}" for n in range(1, 16))
-
-
-def source(zones: dict[str, str]) -> ZoneSource:
-    """Zone files from ``{origin: body}``; names outside them raise ResolutionError (no fallback)."""
-    return zone_source({origin: zone(origin, body) for origin, body in zones.items()}, providers=False)
-
-
-class Servfail:
-    """Wraps a source; the listed questions fail as on SERVFAIL or a timeout."""
-
-    def __init__(self, inner: DnsSource, *failing: tuple[str, str]) -> None:
-        self.inner = inner
-        self.failing = {Question.of(name, rdtype) for name, rdtype in failing}
-
-    def resolve(self, question: Question) -> Answer:
-        if question in self.failing:
-            raise ResolutionError(question, "SERVFAIL", "test", "servfail source")
-        return self.inner.resolve(question)
-
-    def describe(self) -> str:
-        return "servfail source"
 
 
 def domain_policy(rule_id: str, expect: dict[str, Any] | None = None, domain: str = "a.example") -> DomainPolicy:
@@ -1267,21 +1245,10 @@ def test_every_spf_rule_has_a_failing_case(rule_id):
     assert not any(f.passed for f in found.values()), [f.summary for f in found.values()]
 
 
-class _Factory:
-    def __init__(self, dns: DnsSource) -> None:
-        self.dns = dns
-
-    def source_for(self, domain: str, policy_path: str) -> DnsSource:
-        return self.dns
-
-    def describe(self) -> str:
-        return "test factory"
-
-
 def test_the_engine_turns_a_resolution_error_into_undetermined():
     zones = include_chain(3, tail=" include:spf.outside.test")
     policy_domain = domain_policy("MF-SPF-003")
-    engine = Engine(_Factory(source(zones)))
+    engine = Engine(StaticFactory(source(zones)))
     (check,) = plan(policy_domain)
     with pytest.raises(Undetermined) as caught:
         engine.run(check)
@@ -1300,7 +1267,7 @@ def test_the_engine_judges_the_baseline_scenario():
     )
     (policy_domain,) = load_policy_text(text, "p.yaml").domains
     zones = spf("v=spf1 mx include:spf.vendor.test -all", "@ MX 10 mx.a.example.\nmx A 192.0.2.25")
-    engine = Engine(_Factory(source(zones)))
+    engine = Engine(StaticFactory(source(zones)))
     results = [engine.run(check) for check in plan(policy_domain)]
     baseline = {
         rule_id

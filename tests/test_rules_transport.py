@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_mailflow.dns.base import Answer, DnsSource, Question, ResolutionError
-from pytest_mailflow.dns.zone import ZoneSource
+from pytest_mailflow.dns.base import DnsSource, Question, ResolutionError
 from pytest_mailflow.engine import Engine
 from pytest_mailflow.gather import GatherRequest, gather
 from pytest_mailflow.plan import plan
@@ -17,34 +16,13 @@ from pytest_mailflow.policy.model import DomainPolicy
 from pytest_mailflow.render import failure_text
 from pytest_mailflow.rules import REGISTRY
 from pytest_mailflow.rules.base import CheckContext, Finding, Severity
-from tests.support.scenario import zone, zone_source
+from tests.support.scenario import Servfail, StaticFactory, source
 
 TRANSPORT_RULES = ("MF-DANE-001", "MF-DANE-002", "MF-MTASTS-001", "MF-MTASTS-002", "MF-TLSRPT-001", "MF-TLSRPT-002")
 ALWAYS = ("MF-DANE-001", "MF-MTASTS-001", "MF-TLSRPT-001")
 WHEN_REQUIRED = {"MF-MTASTS-002": "mta_sts", "MF-TLSRPT-002": "tls_rpt", "MF-DANE-002": "dane"}
 SHA256 = "0123456789abcdef" * 4
 DNSSEC_NOTE_START = "DNSSEC: not validated by pytest-mailflow"
-
-
-def source(zones: dict[str, str]) -> ZoneSource:
-    """Zone files from ``{origin: body}``; names outside them raise ResolutionError (no fallback)."""
-    return zone_source({origin: zone(origin, body) for origin, body in zones.items()}, providers=False)
-
-
-class Servfail:
-    """Wraps a source; the listed questions fail as on SERVFAIL or a timeout."""
-
-    def __init__(self, inner: DnsSource, *failing: tuple[str, str]) -> None:
-        self.inner = inner
-        self.failing = {Question.of(name, rdtype) for name, rdtype in failing}
-
-    def resolve(self, question: Question) -> Answer:
-        if question in self.failing:
-            raise ResolutionError(question, "SERVFAIL", "test", "servfail source")
-        return self.inner.resolve(question)
-
-    def describe(self) -> str:
-        return "servfail source"
 
 
 def domain_policy(rule_id: str, expect: dict[str, Any] | None = None, domain: str = "a.example") -> DomainPolicy:
@@ -551,17 +529,6 @@ def test_dane_002_a_known_missing_host_wins_over_an_unknown_host():
 # --- through the engine and the failure text -------------------------------------------------------
 
 
-class _Factory:
-    def __init__(self, dns: DnsSource) -> None:
-        self.dns = dns
-
-    def source_for(self, domain: str, policy_path: str) -> DnsSource:
-        return self.dns
-
-    def describe(self) -> str:
-        return "test factory"
-
-
 def _all_rules_policy() -> DomainPolicy:
     text = (
         "mailflow: 1\ndomains:\n  a.example:\n    scenario: custom\n"
@@ -573,7 +540,7 @@ def _all_rules_policy() -> DomainPolicy:
 
 
 def test_the_engine_judges_every_transport_rule_from_one_gathering():
-    engine = Engine(_Factory(source({"a.example": FULL})))
+    engine = Engine(StaticFactory(source({"a.example": FULL})))
     results = [engine.run(check) for check in plan(_all_rules_policy())]
     assert [r.check.rule.id for r in results] == list(TRANSPORT_RULES)
     assert all(r.finding.passed for r in results), [r.finding.summary for r in results if not r.finding.passed]
@@ -581,7 +548,7 @@ def test_the_engine_judges_every_transport_rule_from_one_gathering():
 
 
 def test_the_failure_text_says_dnssec_is_not_validated():
-    engine = Engine(_Factory(source({"a.example": MX + f"_25._tcp.mx1 TLSA 3 1 1 {SHA256}"})))
+    engine = Engine(StaticFactory(source({"a.example": MX + f"_25._tcp.mx1 TLSA 3 1 1 {SHA256}"})))
     (check,) = [c for c in plan(_all_rules_policy()) if c.rule.id == "MF-DANE-002"]
     text = failure_text(engine.run(check))
     assert text.startswith("MF-DANE-002 [high] a.example: MX hosts without TLSA records: mx2.a.example")

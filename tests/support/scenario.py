@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_mailflow.dns.base import Answer, DnsSource, Question, ResolutionError
 from pytest_mailflow.dns.cassette import CassetteReplaySource, cassette_path, dump, write_atomic
 from pytest_mailflow.dns.recording import RecordingSource
 from pytest_mailflow.dns.zone import ZoneSource, load_zone_text
@@ -41,3 +42,37 @@ def zone(origin: str, body: str) -> str:
         f"@ SOA ns1.{origin}. hostmaster.{origin}. 1 3600 600 1209600 3600\n"
         f"@ NS ns1.{origin}.\n{body}\n"
     )
+
+
+def source(zones: dict[str, str]) -> ZoneSource:
+    """Zone files from ``{origin: body}``; names outside them raise ResolutionError (no fallback)."""
+    return zone_source({origin: zone(origin, body) for origin, body in zones.items()}, providers=False)
+
+
+class Servfail:
+    """Wraps a source; the listed questions fail as on SERVFAIL or a timeout."""
+
+    def __init__(self, inner: DnsSource, *failing: tuple[str, str]) -> None:
+        self.inner = inner
+        self.failing = {Question.of(name, rdtype) for name, rdtype in failing}
+
+    def resolve(self, question: Question) -> Answer:
+        if question in self.failing:
+            raise ResolutionError(question, "SERVFAIL", "test", "servfail source")
+        return self.inner.resolve(question)
+
+    def describe(self) -> str:
+        return "servfail source"
+
+
+class StaticFactory:
+    """A source factory that hands every domain the same source (for Engine in tests)."""
+
+    def __init__(self, dns: DnsSource) -> None:
+        self.dns = dns
+
+    def source_for(self, domain: str, policy_path: str) -> DnsSource:
+        return self.dns
+
+    def describe(self) -> str:
+        return "test factory"
