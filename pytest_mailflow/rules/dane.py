@@ -6,7 +6,7 @@ the certificates the MX hosts present; every finding says so rather than implyin
 
 from __future__ import annotations
 
-from ..dns.base import ResolutionError
+from ..dns.base import Answer, ResolutionError
 from ..dns.records import RecordSyntaxError, mx_record
 from ..evidence import EvidenceView
 from ..gather import tlsa_name
@@ -47,6 +47,19 @@ def _mx_line(hosts: list[str]) -> str:
     return "MX hosts: " + ", ".join(relative(host) for host in hosts)
 
 
+def _tlsa_answers(ev: EvidenceView, hosts: list[str]) -> tuple[list[tuple[str, str, Answer]], ResolutionError | None]:
+    """Each MX host's TLSA answer (host, TLSA name, answer), and the first lookup that failed."""
+    found: list[tuple[str, str, Answer]] = []
+    undetermined: ResolutionError | None = None
+    for host in hosts:
+        name = tlsa_name(host)
+        try:
+            found.append((host, name, ev.ask(name, "TLSA")))
+        except ResolutionError as exc:
+            undetermined = undetermined or exc
+    return found, undetermined
+
+
 def check_usages(ev: EvidenceView, ctx: CheckContext) -> Finding:
     hosts, nothing = _mx_hosts(ev)
     if not hosts:
@@ -54,14 +67,8 @@ def check_usages(ev: EvidenceView, ctx: CheckContext) -> Finding:
     problems: list[str] = []
     lines: list[str] = []
     publishing: list[str] = []
-    undetermined: ResolutionError | None = None
-    for host in hosts:
-        name = tlsa_name(host)
-        try:
-            answer = ev.ask(name, "TLSA")
-        except ResolutionError as exc:
-            undetermined = undetermined or exc
-            continue
+    answers, undetermined = _tlsa_answers(ev, hosts)
+    for host, name, answer in answers:
         if answer.is_void:
             continue
         publishing.append(relative(host))
@@ -92,14 +99,8 @@ def check_every_host(ev: EvidenceView, ctx: CheckContext) -> Finding:
     missing: list[str] = []
     hints: list[str] = []
     lines: list[str] = []
-    undetermined: ResolutionError | None = None
-    for host in hosts:
-        name = tlsa_name(host)
-        try:
-            answer = ev.ask(name, "TLSA")
-        except ResolutionError as exc:
-            undetermined = undetermined or exc
-            continue
+    answers, undetermined = _tlsa_answers(ev, hosts)
+    for host, name, answer in answers:
         if answer.is_void:
             status = answer.status if answer.status != "NOERROR" else "no records"
             missing.append(f"{relative(host)} ({name} TLSA: {status})")
