@@ -716,3 +716,21 @@ def test_the_engine_judges_every_dkim_check_from_one_gathering(key2048):
     assert failed == []
     assert results["MF-DKIM-001[selector2]"].passed
     assert "inactive selector" in results["MF-DKIM-001[selector2]"].summary
+
+
+def test_dkim_004_takes_the_exact_target_from_the_tenant_export():
+    from pytest_mailflow.tenant.model import DkimSigningConfig, Located, TenantExport
+
+    exported = "selector1-contoso-example02b._domainkey.contoso.onmicrosoft.com"
+    tenant = TenantExport(
+        "export.json",
+        dkim=(DkimSigningConfig("contoso.example", Located("export.json", 40), True, "Valid", exported, None),),
+    )
+    policy = domain_policy({"selectors": ["selector1"], "cname": True})
+    for target, passed in [(exported, True), ("selector1-contoso-example._domainkey.contoso.onmicrosoft.com", False)]:
+        zones = {"contoso.example": f"selector1._domainkey CNAME {target}."}
+        evidence = gather(GatherRequest.for_policy(policy), source(zones))
+        evidence.tenant = tenant
+        result = REGISTRY["MF-DKIM-004"].check(evidence.view(), CheckContext(policy.name, policy, "selector1"))
+        assert result.passed is passed
+        assert "Get-DkimSigningConfig says (export.json:40)" in result.summary

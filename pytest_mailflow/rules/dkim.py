@@ -356,10 +356,26 @@ def _match_microsoft(selector: str, target: str, tenant: str | None, cloud: str)
     return True, f"the CNAME target {target} has {parts.describe()} for tenant '{parts.tenant}' (token {token})"
 
 
+def _exported_target(ev: EvidenceView, selector: str) -> tuple[str | None, str]:
+    """Selector{1,2}CNAME from the tenant export (Get-DkimSigningConfig), when the policy names one."""
+    tenant = ev.evidence.tenant
+    if tenant is None or not hasattr(tenant, "dkim_for"):
+        return None, ""
+    config = tenant.dkim_for(ev.domain)
+    if config is None:
+        return None, ""
+    value = {"selector1": config.selector1_cname, "selector2": config.selector2_cname}.get(selector)
+    return (relative(value), f", as Get-DkimSigningConfig says ({config.where})") if value else (None, "")
+
+
 def check_target(ev: EvidenceView, ctx: CheckContext) -> Finding:
     selector = str(ctx.param)
     name = _name(ev.domain, selector)
     wanted = ctx.policy.expect.dkim.target_of(selector)
+    source_note = ""
+    if wanted is None:
+        # The tenant export gives the exact value Microsoft assigned: prefer it to the name patterns.
+        wanted, source_note = _exported_target(ev, selector)
     target = cname_target(ev, selector)
     shown_expected = wanted or " or ".join(expected_microsoft_forms(selector, ctx.policy.tenant, ctx.policy.cloud))
     if target is None:
@@ -370,8 +386,11 @@ def check_target(ev: EvidenceView, ctx: CheckContext) -> Finding:
     observed = (f"{name} CNAME {target}",)
     if wanted is not None:
         if target == relative(wanted):
-            return Finding(True, f"{name} is a CNAME to {target}, as the policy expects", observed)
-        return Finding(False, f"{name} CNAME target differs: expected {relative(wanted)}, found {target}", observed)
+            expected_by = source_note or ", as the policy expects"
+            return Finding(True, f"{name} is a CNAME to {target}{expected_by}", observed)
+        return Finding(
+            False, f"{name} CNAME target differs: expected {relative(wanted)}{source_note}, found {target}", observed
+        )
     ok, summary = _match_microsoft(selector, target, ctx.policy.tenant, ctx.policy.cloud)
     return Finding(ok, f"{name}: {summary}", observed)
 
