@@ -61,7 +61,9 @@ class DomainNode(pytest.Collector):
 
         settings = self.config.stash.get(SETTINGS, None)
         for check in plan(self.domain, fetch_mta_sts=bool(settings and settings.fetch_mta_sts)):
-            yield CheckItem.from_parent(self, name=check.name, check=check)
+            # The node ID is given as text so that pytest parses "[param]" as parameters, as it does for
+            # parametrized tests; otherwise --lf cannot match bracketed IDs under pytest 9.2.
+            yield CheckItem.from_parent(self, name=check.name, nodeid=f"{self.nodeid}::{check.name}", check=check)
 
 
 class CouldNotDetermine(pytest.fail.Exception):  # type: ignore[misc,name-defined]

@@ -228,6 +228,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("mailflow: zone files with problems")
         for problem in problems:
             terminalreporter.line(str(problem))
+    from .dns.cassette import CassetteFolderFactory
+
+    folders = [engine.sources, getattr(engine.sources, "fallback", None)]
+    written = [path for f in folders if isinstance(f, CassetteFolderFactory) for path in f.written()]
+    if written:
+        terminalreporter.section("mailflow: cassettes written")
+        for path in written:
+            terminalreporter.line(path)
     notes = engine.tenant_export_notes()
     if notes:
         terminalreporter.section("mailflow: tenant export notes")

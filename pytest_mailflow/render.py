@@ -28,6 +28,7 @@ def _context(check: Check) -> list[str]:
     ctx = CheckContext(check.domain.name, check.domain, check.param)
     expected = rule.expectation(ctx) or rule.title
     lines = _block("rule", [f"{rule.title} (scenario: {check.domain.scenario})"])
+    lines += _block("why", [rule.rationale])
     lines += _block("expected", [f"{expected}  [{check.domain.path}:{check.line}]"])
     return lines
 
@@ -38,7 +39,7 @@ def failure_text(result: Result) -> str:
     lines = [headline(check, finding.summary), *_context(check)]
     lines += _block("observed", [*finding.observed, *finding.details])
     lines += _block("DNS", _capped(result.consulted))
-    lines += _tail(check)
+    lines += _tail(check, finding.fix)
     return "\n".join(lines)
 
 
@@ -64,8 +65,8 @@ def _capped(lines: list[str] | tuple[str, ...]) -> list[str]:
     return [*lines[:MAX_DNS_LINES], f"... and {len(lines) - MAX_DNS_LINES} more answers (see the cassette)"]
 
 
-def _tail(check: Check) -> list[str]:
+def _tail(check: Check, fix: str | None = None) -> list[str]:
     rule = check.rule
-    lines = _block("fix", [rule.remediation])
+    lines = _block("fix", [fix or rule.remediation])
     lines += _block("see", [str(ref) for ref in rule.references])
     return lines

@@ -73,6 +73,9 @@ def load_located(text: str, path: str) -> Located:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        if exc.context_mark is not None and exc.problem_mark is not None and exc.context_mark.line != line - 1:
+            # The opening bracket or key is often the real culprit: say where it was.
+            what += f" (opened at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
         raise YamlLoadError(Problem(path, line, col, "", f"YAML syntax error: {what}")) from None
     except yaml.YAMLError as exc:
         raise YamlLoadError(Problem(path, 1, 1, "", f"YAML error: {exc}")) from None

@@ -213,7 +213,7 @@ def test_unrecorded_question_names_the_nearest_recorded(pytester: pytest.Pyteste
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*old-brand.example. MX: this question was not recorded*nearest recorded: old-brand.example. *re-record the cassette*"
+            "*old-brand.example. MX: this question was not recorded*nearest recorded: old-brand.example. *re-record: run the same command again*"
         ]
     )
 
@@ -260,3 +260,20 @@ def test_replay_sends_no_packets(pytester: pytest.Pytester, examples: Path) -> N
     result = pytester.runpytest_subprocess("--mailflow", "examples", "-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=EXAMPLE_ITEMS)
     assert any(line.endswith(" PACKETS=0") for line in result.outlines)
+
+
+def test_last_failed_reruns_bracketed_ids(pytester: pytest.Pytester, examples: Path) -> None:
+    # pytest 9.2 stores "[...]" as parameters; the items' IDs must parse the same way.
+    policy = (examples / "contoso.yaml").read_text()
+    (examples / "contoso.yaml").write_text(policy.replace("must_pass: [203.0.113.10]", "must_pass: [203.0.113.99]"))
+    first = pytester.runpytest("--mailflow", "examples")
+    assert first.parseoutcomes()["failed"] == 1
+    again = pytester.runpytest("--mailflow", "examples", "--lf")
+    again.assert_outcomes(failed=1)
+    again.stdout.fnmatch_lines(["*MF-SPF-010[[]203.0.113.99[]]*"])
+
+
+def test_failure_text_says_why_the_rule_exists(pytester: pytest.Pytester, examples: Path) -> None:
+    (examples / "contoso.yaml").write_text(POLICY_ONE_FAILURE)
+    result = pytester.runpytest("--mailflow", "examples")
+    result.stdout.fnmatch_lines(["  why:       The MX records decide where the internet delivers mail*"])

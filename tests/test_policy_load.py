@@ -237,3 +237,13 @@ def test_names_differing_only_in_case_are_one_test() -> None:
     names = [check.name for check in plan(policy.domains[0])]
     assert names.count("MF-SPF-008[spf.example.com]") == 1
     assert names.count("MF-DKIM-001[selector1]") == 1
+
+
+def test_yaml_errors_say_where_the_bracket_was_opened() -> None:
+    found = errors_of(
+        "mailflow: 1\ndomains:\n  a.example:\n    expect:\n      mx:\n        hosts: [mail.a.example\n      spf: {}\n"
+    )
+    assert found == [
+        "p.yaml:7:10: YAML syntax error: while parsing a flow sequence expected ',' or ']', but got ':' "
+        "(opened at line 6, column 16)"
+    ]

@@ -461,7 +461,9 @@ def test_render_tree_numbers_every_lookup_once():
     assert lines[0] == f'a.example: "{root.record.text if root.record else ""}"'
     assert _numbers(lines) == list(range(1, root.lookups + 1))
     assert root.lookups == 8  # c.example's ptr is reached twice: through b.example and through the redirect
-    assert lines[-1] == f"total: 8 DNS-querying terms, {root.void_lookups} void lookups"
+    assert lines[-1] == f"total: 8 DNS-querying terms, {root.void_lookups} void lookup" + (
+        "" if root.void_lookups == 1 else "s"
+    )
     assert root.void_lookups == 1
     text = "\n".join(lines)
     assert "a:gone.a.example  (void lookup)" in text

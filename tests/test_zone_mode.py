@@ -274,3 +274,33 @@ def test_a_zone_folder_that_yields_no_zone_stops_the_run(pytester: pytest.Pytest
     result = pytester.runpytest("--mailflow", "examples", "--mailflow-zones", "dns")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--mailflow-zones loaded no zone*"])
+
+
+def test_zone_provenance_names_every_line_of_an_rrset(tmp_path: Path) -> None:
+    from pytest_mailflow.dns.zone import ZoneSource
+
+    (tmp_path / "d.example.zone").write_text(zone("d.example", '@ TXT "v=spf1 -all"\n@ TXT "v=spf1 +all"'))
+    zones = load_zone_paths([tmp_path], tmp_path)
+    answer = ZoneSource(zones.zones).resolve(Question.of("d.example", "TXT"))
+    assert answer.provenance == "zone d.example.zone:5,6"
+
+
+def test_new_episodes_in_zone_mode_keeps_chain_answers(pytester: pytest.Pytester, examples: Path) -> None:
+    # The DKIM keys behind the example's CNAMEs are answered from the recorded chains, not asked again.
+    before = (examples / "cassettes" / "contoso.example.yaml").read_text()
+    result = pytester.runpytest(
+        "--mailflow",
+        "examples",
+        "--mailflow-zones",
+        "examples/zones",
+        "--mailflow-record-mode",
+        "new_episodes",
+        "--mailflow-nameserver",
+        "127.0.0.1:9",
+        "--mailflow-timeout",
+        "0.2",
+        "--mailflow-retries",
+        "0",
+    )
+    result.assert_outcomes(passed=EXAMPLE_ITEMS)
+    assert (examples / "cassettes" / "contoso.example.yaml").read_text() == before

@@ -45,9 +45,10 @@ from .records import RecordSyntaxError, normalise
 CASSETTE_VERSION = 1
 #: Resolution failures a cassette can hold; they replay as the same error.
 RECORDABLE_ERRORS = ("TIMEOUT", "SERVFAIL", "REFUSED", "FORMERR", "UNREACHABLE")
-RECORD_HINT = "record it with --mailflow-record-mode=once (docs/cassettes.md)"
+RECORD_HINT = "record it: run the same command again with --mailflow-record-mode=once (docs/cassettes.md)"
 ADD_HINT = (
-    "re-record the cassette so that it holds this answer: --mailflow-record-mode=new_episodes (docs/cassettes.md)"
+    "re-record: run the same command again (with the same --mailflow-zones and name servers) "
+    "with --mailflow-record-mode=new_episodes (docs/cassettes.md)"
 )
 
 
@@ -171,7 +172,7 @@ class Cassette:
     def replay(self, question: Question, display: str) -> Answer:
         recorded = self.entries.get(question)
         if recorded is None:
-            derived = self._through_chain(question)
+            derived = self.through_chain(question)
             if derived is not None:
                 return derived
             raise QuestionNotRecorded(
@@ -187,7 +188,7 @@ class Cassette:
         assert recorded.answer is not None
         return recorded.answer
 
-    def _through_chain(self, question: Question) -> Answer | None:
+    def through_chain(self, question: Question) -> Answer | None:
         """Answer a question about a CNAME target from a recorded answer whose chain passes through it.
 
         The answer to (target, type) is the rest of that chain and its final records (RFC 1034 §3.6.2).
@@ -327,6 +328,7 @@ class CassetteSource:
         self._fetched: dict[str, HttpsResult | FetchError] = {}
         self._dirty = False
         self._stamp: tuple[int, int] | None = None  # the file as this source last saw or wrote it
+        self.written = False
 
     def _load(self) -> Cassette | None:
         if not self._loaded:
@@ -357,7 +359,10 @@ class CassetteSource:
         if self.mode == "once":
             return not self._existed
         if self.mode == "new_episodes":
-            return self._error is None and (cassette is None or question not in cassette.entries)
+            if self._error is not None:
+                return False
+            # A question answered by a recorded CNAME chain is not new (zone mode asks for chain targets).
+            return cassette is None or (question not in cassette.entries and cassette.through_chain(question) is None)
         return False
 
     def resolve(self, question: Question) -> Answer:
@@ -450,6 +455,7 @@ class CassetteSource:
             text = dump(self.domain or self.path.stem, combined, keep_ttl=self.keep_ttl, fetches=fetches)
             write_atomic(self.path, text)
             self._stamp = _stamp(self.path)
+        self.written = True
         self._dirty = False
         return True
 
@@ -499,6 +505,10 @@ class CassetteFolderFactory:
                 path, shown, to_a_label(domain), self.mode, self.upstream, self.keep_ttl
             )
         return self._sources[path]
+
+    def written(self) -> list[str]:
+        """The cassettes this run wrote (shown in the terminal summary)."""
+        return sorted(source.display for source in self._sources.values() if source.written)
 
     def describe(self) -> str:
         where = f"cassettes in {self.folder}" if self.folder else "cassettes beside each policy file"

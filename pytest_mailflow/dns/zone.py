@@ -67,7 +67,13 @@ class _LineRecorder:
 
     def add(self, *args: Any) -> None:
         if self.reader is not None and len(args) == 3 and isinstance(args[2], dns.rdata.Rdata):
-            self._where.setdefault((args[0], args[2].rdtype), f"{self._display}:{self.reader.line}")
+            key = (args[0], args[2].rdtype)
+            line = str(self.reader.line)
+            known = self._where.get(key)
+            if known is None:
+                self._where[key] = f"{self._display}:{line}"
+            elif not known.endswith(f":{line}") and not known.endswith(f",{line}"):
+                self._where[key] = f"{known},{line}"  # every line of the RRset, e.g. two SPF records
         self._txn.add(*args)
 
     def __getattr__(self, attribute: str) -> Any:

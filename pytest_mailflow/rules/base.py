@@ -51,6 +51,8 @@ class Finding:
     summary: str
     observed: tuple[str, ...] = ()
     details: tuple[str, ...] = ()
+    #: Replaces the rule's general remediation when the finding knows the actual cause.
+    fix: str | None = None
 
 
 @dataclass(frozen=True)

@@ -297,6 +297,7 @@ def check_required_include(ev: EvidenceView, ctx: CheckContext) -> Finding:
             False,
             f"include:{ctx.param} is not in effect: there is no single valid SPF record (see MF-SPF-001)",
             _record_line(root),
+            fix=_BROKEN_RECORD_FIX,
         )
     found = includes_in(root)
     if ctx.param in found:
@@ -328,6 +329,13 @@ def _verdict(ev: EvidenceView, ip: str) -> tuple[str, str, tuple[str, ...], tupl
     return verdict.result, verdict.explanation, _record_line(root), _tree_details(root)
 
 
+#: When SPF as a whole is broken, the per-sender advice is beside the point: the record needs fixing.
+_BROKEN_RECORD_FIX = (
+    "The SPF record itself is broken (permerror): fix what MF-SPF-001, 002, 003, 004 or 013 report for this "
+    "domain first (two records must be merged into one); this check passes again once evaluation works."
+)
+
+
 def check_must_pass(ev: EvidenceView, ctx: CheckContext) -> Finding:
     assert ctx.param is not None
     result, explanation, observed, tree = _verdict(ev, ctx.param)
@@ -337,6 +345,7 @@ def check_must_pass(ev: EvidenceView, ctx: CheckContext) -> Finding:
         f"SPF result for {ctx.param} is {result}{detail}",
         (*observed, f"check_host({ctx.param}, {ev.domain}) = {result}"),
         () if result == "pass" else tree,
+        fix=_BROKEN_RECORD_FIX if result == "permerror" else None,
     )
 
 
@@ -349,6 +358,7 @@ def check_must_fail(ev: EvidenceView, ctx: CheckContext) -> Finding:
         f"SPF result for {ctx.param} is {result}" + ("" if ok else "; this sender is not refused"),
         (*observed, f"check_host({ctx.param}, {ev.domain}) = {result}"),
         () if ok else tree,
+        fix=_BROKEN_RECORD_FIX if result == "permerror" else None,
     )
 
 

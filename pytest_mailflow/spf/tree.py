@@ -203,7 +203,8 @@ def render_tree(root: SpfNode) -> list[str]:
         lines.append(f"{indent}{label} {visit.term.text}{suffix}")
         if visit.child is not None:
             lines.append(f"{indent}     {visit.child.domain}: {_describe_node(visit.child)}")
-    lines.append(f"total: {root.lookups} DNS-querying terms, {root.void_lookups} void lookups")
+    voids = root.void_lookups
+    lines.append(f"total: {root.lookups} DNS-querying terms, {voids} void lookup{'' if voids == 1 else 's'}")
     return lines
 
 
