@@ -280,9 +280,14 @@ def check_mx_at_microsoft(ev: EvidenceView, ctx: CheckContext) -> Finding:
         if not _TOKEN.match(token):
             problems.append(f"{host}: '{token}' does not look like an MX token (take it from the admin center)")
     if problems:
-        wanted = " or ".join(f"<token>.{s}" for s in cloud.mx_suffixes)
+        wanted = " or ".join(_endpoint_form(s) for s in cloud.mx_suffixes)
         return Finding(False, "; ".join(problems) + f" (expected {wanted})", observed)
     return Finding(True, "every MX host is an Exchange Online endpoint", observed)
+
+
+def _endpoint_form(suffix: str) -> str:
+    # The DNSSEC namespace has a Microsoft-assigned partition label between token and suffix.
+    return f"<token>.<c>-v1.{suffix}" if suffix == MX_MICROSOFT else f"<token>.{suffix}"
 
 
 def check_forbidden_mx(ev: EvidenceView, ctx: CheckContext) -> Finding:
@@ -424,7 +429,9 @@ RULES = (
         check=check_mx_at_microsoft,
         params=_when_microsoft,
         expect_keys=("mx", "microsoft"),
-        expectation=lambda ctx: "every MX host is <token>." + " or <token>.".join(CLOUDS[ctx.policy.cloud].mx_suffixes),
+        expectation=lambda ctx: (
+            "every MX host is " + " or ".join(_endpoint_form(s) for s in CLOUDS[ctx.policy.cloud].mx_suffixes)
+        ),
     ),
     Rule(
         id="MF-MX-009",

@@ -2,8 +2,10 @@
 
     python -m tests.support.record_examples
 
-The examples' own domains come from examples/zones/*.zone; names outside them (Microsoft 365's
-SPF include and MX hosts) come from tests/data/recorded-providers.yaml.
+The examples' own domains come from zone files: examples/zones/*.zone for examples/*.yaml, and
+examples/scenarios/zones/*.zone (the scenario examples' domains and the fictional services they
+use) for examples/scenarios/*.yaml. Names outside them (Microsoft 365's SPF include, MX hosts and
+the tenants' DKIM keys) come from tests/data/recorded-providers.yaml.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from pytest_mailflow.gather import GatherRequest, gather
 from pytest_mailflow.policy.load import is_policy_text, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
+PROVIDERS = ROOT / "tests" / "data" / "recorded-providers.yaml"
+#: (policy folder, zone folder) of every set of examples, relative to the repository.
+EXAMPLE_SETS = (
+    (Path("examples"), Path("examples/zones")),
+    (Path("examples/scenarios"), Path("examples/scenarios/zones")),
+)
 
 
 def record(policy_dir: Path, zone_dir: Path, providers: Path) -> list[Path]:
@@ -37,6 +45,14 @@ def record(policy_dir: Path, zone_dir: Path, providers: Path) -> list[Path]:
     return written
 
 
+def record_all(root: Path = ROOT, providers: Path = PROVIDERS) -> list[Path]:
+    """Record every set of examples under ``root`` (a repository or a copy of its examples)."""
+    written: list[Path] = []
+    for policies, zones in EXAMPLE_SETS:
+        written += record(root / policies, root / zones, providers)
+    return written
+
+
 if __name__ == "__main__":
-    for written in record(ROOT / "examples", ROOT / "examples" / "zones", ROOT / "tests/data/recorded-providers.yaml"):
+    for written in record_all():
         sys.stdout.write(f"wrote {written.relative_to(ROOT)}\n")
