@@ -1,6 +1,6 @@
 """The openspf.org RFC 7208 test suite as in-memory DNS sources, for replaying it through pyspf.
 
-The suite (``tests/data/rfc7208/rfc7208-tests.yml``) holds YAML documents, each a ``description``,
+The suite (``vendor/rfc7208/rfc7208-tests.yml``) holds YAML documents, each a ``description``,
 ``tests`` (scenario name -> host, mailfrom, helo, result, ...) and the ``zonedata`` they run
 against. :class:`SuiteZone` answers questions from a document's zonedata with the conventions
 of pyspf's own driver (``test/testspf.py`` in the pyspf 2.0.14 sdist):
@@ -38,7 +38,7 @@ import yaml
 from pytest_mailflow.dns.base import Answer, Question, ResolutionError
 from pytest_mailflow.names import absolute
 
-SUITE_DIR = Path(__file__).resolve().parents[1] / "data" / "rfc7208"
+SUITE_DIR = Path(__file__).resolve().parents[2] / "vendor" / "rfc7208"
 SUITE = SUITE_DIR / "rfc7208-tests.yml"
 PROVENANCE = "rfc7208-tests.yml"
 
