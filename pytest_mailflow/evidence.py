@@ -25,6 +25,8 @@ class Evidence:
     fetches: dict[str, HttpsResult | FetchError] = field(default_factory=dict)
     #: The tenant export the policy names (or why it could not be read); None when it names none.
     tenant: TenantExport | TenantExportError | None = None
+    #: Questions asked after the closure walk (by pyspf, for sender-dependent names).
+    prefetch_misses: tuple[Question, ...] = ()
 
     def view(self) -> EvidenceView:
         return EvidenceView(self)

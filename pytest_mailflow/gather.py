@@ -11,6 +11,7 @@ indeterminate.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .dmarc.discover import discover as discover_dmarc
@@ -42,10 +43,14 @@ class _Fetcher:
     def __init__(self, source: DnsSource, evidence: Evidence) -> None:
         self.source = source
         self.evidence = evidence
+        #: Set once the closure has been walked: questions asked after that were not prefetched.
+        self.misses: list[Question] | None = None
 
     def __call__(self, question: Question) -> Answer:
         known = self.evidence.answers.get(question)
         if known is None:
+            if self.misses is not None:
+                self.misses.append(question)
             try:
                 known = self.source.resolve(question)
             except ResolutionError as exc:
@@ -54,6 +59,12 @@ class _Fetcher:
         if isinstance(known, ResolutionError):
             raise known
         return known
+
+    def warm(self, questions: Iterable[tuple[str, str]]) -> None:
+        """Tell a concurrent source which questions come next, so that they are asked together."""
+        warm = getattr(self.source, "warm", None)
+        if warm is not None:
+            warm(q for q in (Question.of(name, rdtype) for name, rdtype in questions) if q not in self.evidence.answers)
 
     def quietly(self, name: str, rdtype: str) -> Answer | None:
         try:
@@ -66,11 +77,14 @@ def gather(request: GatherRequest, source: DnsSource) -> Evidence:
     evidence = Evidence(request.domain, source.describe())
     fetch = _Fetcher(source, evidence)
     domain = request.domain
+    fetch.warm(_first_questions(request))
     _mx_closure(domain, fetch)
     build_tree(domain, fetch)
     discovery = discover_dmarc(domain, fetch)
-    for name in report_authorisation_names(discovery).values():
-        fetch.quietly(name, "TXT")
+    report_names = [(name, "TXT") for name in report_authorisation_names(discovery).values()]
+    fetch.warm(report_names)
+    for name, rdtype in report_names:
+        fetch.quietly(name, rdtype)
     for selector in request.dkim_selectors:
         for name in dkim_names(domain, selector):
             fetch.quietly(name, "CNAME")
@@ -86,9 +100,22 @@ def gather(request: GatherRequest, source: DnsSource) -> Evidence:
             evidence.fetches[url] = fetcher(url)
         except FetchError as exc:
             evidence.fetches[url] = exc
+    # pyspf asks for what the walk above has already fetched; anything else (a ptr or macro term's
+    # name, which depends on the sender) is a prefetch miss, asked one question at a time.
+    fetch.misses = []
     for ip in request.sender_ips:
         evidence.spf_verdicts[ip] = evaluate(domain, ip, fetch)
+    evidence.prefetch_misses = tuple(fetch.misses)
     return evidence
+
+
+def _first_questions(request: GatherRequest) -> list[tuple[str, str]]:
+    """Questions every domain needs whatever the answers say: asked at once, before the walk."""
+    domain = request.domain
+    questions = [(domain, "MX"), (domain, "TXT"), (f"_dmarc.{domain}", "TXT")]
+    for selector in request.dkim_selectors:
+        questions += [(name, rdtype) for name in dkim_names(domain, selector) for rdtype in ("CNAME", "TXT")]
+    return questions + list(service_questions(domain))
 
 
 def _publishes_mta_sts(domain: str, fetch: _Fetcher) -> bool:
@@ -127,12 +154,14 @@ def _mx_closure(domain: str, fetch: _Fetcher) -> None:
     answer = fetch.quietly(domain, "MX")
     if answer is None or answer.status != "NOERROR":
         return
+    questions: list[tuple[str, str]] = []
     for text in answer.records:
         try:
             record = mx_record(text)
         except RecordSyntaxError:
             continue
         if not record.is_null:
-            fetch.quietly(record.exchange, "A")
-            fetch.quietly(record.exchange, "AAAA")
-            fetch.quietly(tlsa_name(record.exchange), "TLSA")
+            questions += [(record.exchange, "A"), (record.exchange, "AAAA"), (tlsa_name(record.exchange), "TLSA")]
+    fetch.warm(questions)
+    for name, rdtype in questions:
+        fetch.quietly(name, rdtype)

@@ -28,6 +28,9 @@ POLICY_ERRORS = pytest.StashKey[set[str]]()
 OUTCOME_RULES = pytest.StashKey["OutcomeRules"]()
 #: The counts of the "mailflow summary" (on the controller under xdist, where reports arrive).
 TALLY = pytest.StashKey["Tally"]()
+#: Live-DNS counts sent back by xdist workers (see Engine.dns_counts), summed in the terminal summary.
+DNS_COUNTS = pytest.StashKey[list[dict[str, int]]]()
+WORKEROUTPUT_DNS = "mailflow_dns_counts"
 #: Severity names for --mailflow-fail-on, least severe first (rules.base.Severity; not imported here).
 FAIL_ON_LEVELS = ("info", "low", "medium", "high", "critical")
 
@@ -100,6 +103,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option("mailflow-timeout", "string", "seconds to wait for one DNS answer (default 3).", type=float, default=None)
     option(
         "mailflow-retries", "string", "extra tries per question over all servers (default 1).", type=int, default=None
+    )
+    option(
+        "mailflow-concurrency",
+        "string",
+        "live DNS and recording: how many domains are gathered at once, in the background while checks run "
+        "(default 32; 1 gathers each domain when its first check runs). Questions are asked once per run.",
+        type=int,
+        metavar="N",
+        default=None,
     )
     option(
         "mailflow-zones",
@@ -197,6 +209,7 @@ def _settings(config: pytest.Config) -> SourceSettings:
             nameservers=tuple(parse_server(s) for s in _value(config, "mailflow-nameserver", [])),
             timeout=_number(config, "mailflow-timeout", float, 3.0),
             retries=_number(config, "mailflow-retries", int, 1),
+            concurrency=_number(config, "mailflow-concurrency", int, 32),
             zones=tuple((base_cli if zones_cli else config.rootpath) / z for z in zones),
             # With live DNS, names outside the zone files are asked live too unless told otherwise.
             fallback=_value(config, "mailflow-fallback", "live" if source == "live" else "cassette"),
@@ -321,6 +334,32 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     ours = session.config.stash.get(POLICY_ERRORS, set())
     if ours and session.testsfailed == len(ours):
         session.config.option.continue_on_collection_errors = True
+    if session.config.stash.get(ENABLED, False) and not session.config.option.collectonly:
+        from .collect import CheckItem
+
+        # Gather every domain in the background, in the order its checks run (live DNS only).
+        domains = [item.check.domain for item in session.items if isinstance(item, CheckItem)]
+        if domains:
+            get_engine(session.config).prefetch(domains)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # Under xdist a worker learns its items one batch at a time: gather the next item's domain while
+    # this one runs (without xdist, pytest_runtestloop has already scheduled every domain).
+    if nextitem is not None and hasattr(item.config, "workerinput"):
+        from .collect import CheckItem
+
+        if isinstance(nextitem, CheckItem):
+            get_engine(item.config).prefetch([nextitem.check.domain])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, on the controller: collect each worker's live-DNS counts for the summary."""
+    counts = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_DNS)
+    if counts:
+        node.config.stash.setdefault(DNS_COUNTS, []).append(counts)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -334,6 +373,12 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    engine = session.config.stash.get(ENGINE, None)
+    if engine is not None:
+        engine.close()
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[WORKEROUTPUT_DNS] = engine.dns_counts()
     tally = session.config.stash.get(TALLY, None)
     if tally is None:
         return
@@ -362,7 +407,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 f"note{'s' if count != 1 else ''} above fail{'' if count != 1 else 's'} the run",
                 red=True,
             )
+    dns_counts = config.stash.get(DNS_COUNTS, [])
     engine = config.stash.get(ENGINE, None)
+    if engine is not None:
+        dns_counts = [*dns_counts, engine.dns_counts()]
+    if any(counts.get("queries_sent") for counts in dns_counts):
+        from .engine import describe_dns_counts
+
+        terminalreporter.section("mailflow: live DNS")
+        for line in describe_dns_counts(dns_counts):
+            terminalreporter.line(line)
     if engine is None:
         return
     problems = getattr(engine.sources, "problems", [])
@@ -397,7 +451,9 @@ def get_engine(config: pytest.Config) -> Engine:
             sources = build_sources(settings, config.rootpath)
         except ValueError as exc:
             raise pytest.UsageError(f"pytest-mailflow: {exc}") from None
-        engine = Engine(sources, fetch_mta_sts=settings.fetch_mta_sts, rootdir=config.rootpath)
+        engine = Engine(
+            sources, fetch_mta_sts=settings.fetch_mta_sts, rootdir=config.rootpath, concurrency=settings.concurrency
+        )
         config.stash[ENGINE] = engine
     return engine
 
@@ -425,9 +481,12 @@ def mailflow_sources(pytestconfig: pytest.Config) -> SourceFactory:
 @pytest.fixture(scope="session")
 def mailflow_live_source(pytestconfig: pytest.Config) -> DnsSource:
     """Live DNS with the configured name servers, timeout and retries."""
+    from dataclasses import replace
+
     from .sources import live_source
 
-    return live_source(_fixture_settings(pytestconfig))
+    # A plain source, asked question by question: the run's shared cache belongs to the engine.
+    return live_source(replace(_fixture_settings(pytestconfig), concurrency=1))
 
 
 @pytest.fixture(scope="session")
@@ -447,13 +506,15 @@ def mailflow_zone_source(pytestconfig: pytest.Config) -> DnsSource:
 def mailflow_cassette_source(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Iterator[CassetteSource]:
     """A cassette per test, ``cassettes/<module>/<test>.yaml`` beside the test module, honouring the
     record mode; written when the test ends."""
+    from dataclasses import replace
+
     from .dns.cassette import CassetteSource
     from .sources import live_source
 
     settings = _fixture_settings(pytestconfig)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in request.node.name)[:120]
     path = request.path.parent / "cassettes" / request.path.stem / f"{safe}.yaml"
-    upstream = live_source(settings) if settings.record_mode != "none" else None
+    upstream = live_source(replace(settings, concurrency=1)) if settings.record_mode != "none" else None
     label = "".join(ch if ch.isalnum() else "-" for ch in request.node.name.lower()).strip("-")[:63] or "test"
     display = os.path.relpath(path, pytestconfig.rootpath)
     source = CassetteSource(path, display, f"{label}.invalid", settings.record_mode, upstream, settings.keep_ttl)

@@ -11,6 +11,7 @@ from pathlib import Path
 from .dns.base import DnsSource
 from .dns.cassette import RECORD_MODES, CassetteFolderFactory
 from .dns.live import LiveSource, Server, system_servers
+from .dns.shared import SharedResolver
 from .dns.zone import ZoneSource
 from .dns.zonefiles import ZoneSet, cached_zone_set
 from .errors import Problem
@@ -32,6 +33,8 @@ class SourceSettings:
     retries: int = 1
     zones: tuple[Path, ...] = ()
     fallback: str = "cassette"
+    #: Domains gathered at once from live DNS (1: one after the other, as they are checked).
+    concurrency: int = 32
 
     def check(self) -> None:
         if self.source not in SOURCES:
@@ -46,6 +49,8 @@ class SourceSettings:
             raise ValueError("--mailflow-timeout must be a positive number of seconds")
         if self.retries < 0:
             raise ValueError("--mailflow-retries must be 0 or more")
+        if self.concurrency < 1:
+            raise ValueError("--mailflow-concurrency must be 1 or more")
 
     @property
     def recording(self) -> bool:
@@ -57,7 +62,7 @@ class ZoneFactory:
     """Zone files for the names they define; a fallback for everything else."""
 
     zone_set: ZoneSet
-    fallback: CassetteFolderFactory | LiveSource | None
+    fallback: CassetteFolderFactory | Upstream | None
     _sources: dict[tuple[str, str], DnsSource] = field(default_factory=dict)
 
     def source_for(self, domain: str, policy_path: str) -> DnsSource:
@@ -73,22 +78,32 @@ class ZoneFactory:
 
     def describe(self) -> str:
         zones = ", ".join(z.display for z in self.zone_set.zones) or "no zones"
-        if isinstance(self.fallback, LiveSource | CassetteFolderFactory):
-            other = self.fallback.describe()
-        else:
-            other = "no fallback"
+        other = self.fallback.describe() if self.fallback is not None else "no fallback"
         return f"zone files ({zones}); other names: {other}"
 
     @property
     def problems(self) -> list[Problem]:
         return self.zone_set.problems
 
+    @property
+    def uses_network(self) -> bool:
+        if isinstance(self.fallback, CassetteFolderFactory):
+            return self.fallback.upstream is not None
+        return self.fallback is not None
+
+    @property
+    def resolver(self) -> SharedResolver | None:
+        if isinstance(self.fallback, CassetteFolderFactory):
+            return self.fallback.resolver
+        return self.fallback if isinstance(self.fallback, SharedResolver) else None
+
 
 @dataclass
 class LiveFactory:
     """Live DNS for every domain, no cassettes involved."""
 
-    live: LiveSource
+    live: Upstream
+    uses_network = True
 
     def source_for(self, domain: str, policy_path: str) -> DnsSource:
         return self.live
@@ -96,10 +111,20 @@ class LiveFactory:
     def describe(self) -> str:
         return self.live.describe()
 
+    @property
+    def resolver(self) -> SharedResolver | None:
+        return self.live if isinstance(self.live, SharedResolver) else None
 
-def live_source(settings: SourceSettings) -> LiveSource:
+
+#: Live DNS as the engine uses it: one shared, concurrent cache, or a plain source asked question by question.
+Upstream = SharedResolver | LiveSource
+
+
+def live_source(settings: SourceSettings) -> Upstream:
     servers = list(settings.nameservers) or system_servers()
-    return LiveSource(servers, settings.timeout, settings.retries, settings.https_port)
+    live = LiveSource(servers, settings.timeout, settings.retries, settings.https_port)
+    # Eight questions in flight per domain being gathered: the first questions of a domain go together.
+    return SharedResolver(live, settings.concurrency * 8) if settings.concurrency > 1 else live
 
 
 def build_sources(settings: SourceSettings, rootdir: Path) -> CassetteFolderFactory | ZoneFactory | LiveFactory:
@@ -111,7 +136,7 @@ def build_sources(settings: SourceSettings, rootdir: Path) -> CassetteFolderFact
     cassettes = CassetteFolderFactory(settings.cassettes, rootdir, settings.record_mode, upstream, settings.keep_ttl)
     if not settings.zones:
         return cassettes
-    fallback: CassetteFolderFactory | LiveSource | None
+    fallback: CassetteFolderFactory | Upstream | None
     if settings.fallback == "cassette":
         fallback = cassettes
     elif settings.fallback == "live":

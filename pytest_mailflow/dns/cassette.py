@@ -41,6 +41,7 @@ from ..yamlload import Located, YamlLoadError, load_located
 from .base import Answer, DnsSource, Question, ResolutionError
 from .https import FetchError, HttpsResult
 from .records import RecordSyntaxError, normalise
+from .shared import SharedResolver
 
 CASSETTE_VERSION = 1
 #: Resolution failures a cassette can hold; they replay as the same error.
@@ -505,6 +506,15 @@ class CassetteFolderFactory:
                 path, shown, to_a_label(domain), self.mode, self.upstream, self.keep_ttl
             )
         return self._sources[path]
+
+    @property
+    def uses_network(self) -> bool:
+        """Recording: unrecorded questions go to live DNS."""
+        return self.upstream is not None and self.mode != "none"
+
+    @property
+    def resolver(self) -> SharedResolver | None:
+        return self.upstream if isinstance(self.upstream, SharedResolver) else None
 
     def written(self) -> list[str]:
         """The cassettes this run wrote (shown in the terminal summary)."""

@@ -5,13 +5,18 @@ retries; a truncated UDP answer is repeated over TCP. CNAME chains are followed 
 and, when the server stops at an alias (an authoritative server for another zone), by asking again
 for the target. Outcomes map to the source protocol: NOERROR with records, NODATA, NXDOMAIN, or a
 :class:`ResolutionError` with the cause (TIMEOUT, SERVFAIL, REFUSED, FORMERR, UNREACHABLE).
+
+Reading a response is shared by the blocking :meth:`LiveSource.resolve` and the asyncio exchange
+the concurrent gatherer uses (:meth:`LiveSource.exchange_async`, see ``dns/shared.py``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
@@ -67,8 +72,64 @@ def system_servers() -> list[Server]:
     return [Server(str(ns), 53) for ns in resolver.nameservers]
 
 
+@dataclass(frozen=True)
+class Alias:
+    """The server stopped at an alias it does not serve: ask again for ``target``.
+
+    ``chain`` holds the CNAME targets followed so far (ending with ``target``); ``seen`` every name on
+    the way, so that a loop through later answers is still recognised.
+    """
+
+    target: dns.name.Name
+    chain: tuple[str, ...]
+    seen: frozenset[dns.name.Name]
+
+    def extend(self, question: Question, tail: Answer) -> Answer:
+        """The answer to the original question, once the target's answer is known."""
+        return Answer(question, tail.status, tail.records, self.chain + tail.cname_chain, tail.provenance, tail.ttl)
+
+
+def read_response(
+    question: Question,
+    name: dns.name.Name,
+    response: dns.message.Message,
+    where: str,
+    seen: frozenset[dns.name.Name],
+) -> Answer | Alias:
+    """What one (NOERROR or NXDOMAIN) response says about ``question``, asked at ``name``."""
+    rdtype = dns.rdatatype.from_text(question.rdtype)
+    chain: list[str] = []
+    visited = set(seen) | {name}
+    final = name
+    while rdtype != dns.rdatatype.CNAME:
+        cname = response.get_rrset(response.answer, final, dns.rdataclass.IN, dns.rdatatype.CNAME)
+        if cname is None:
+            break
+        target = next(iter(cname)).target
+        chain.append(target.to_text().lower())
+        if target in visited:
+            # A recursive resolver answers SERVFAIL for a CNAME loop; so do we.
+            raise ResolutionError(question, "SERVFAIL", "CNAME loop: " + " -> ".join(chain), where)
+        if len(visited) > MAX_CNAME_CHAIN:
+            raise ResolutionError(question, "SERVFAIL", "CNAME chain too long: " + " -> ".join(chain), where)
+        visited.add(target)
+        final = target
+    if response.rcode() == dns.rcode.NXDOMAIN:
+        return Answer(question, "NXDOMAIN", (), tuple(chain), where)
+    rrset = response.get_rrset(response.answer, final, dns.rdataclass.IN, rdtype)
+    if rrset is not None:
+        records = tuple(sorted(r.to_text(origin=dns.name.root, relativize=False) for r in rrset))
+        return Answer(question, "NOERROR", records, tuple(chain), where, rrset.ttl)
+    if final != name:
+        return Alias(final, tuple(chain), frozenset(visited))
+    return Answer(question, "NODATA", (), tuple(chain), where)
+
+
 class LiveSource:
     """Asks real name servers. Used for live runs, for recording cassettes, and as a zone fallback."""
+
+    #: Safe to call from several threads at once (each call uses its own socket).
+    thread_safe = True
 
     def __init__(self, servers: list[Server], timeout: float = 3.0, retries: int = 1, https_port: int = 443) -> None:
         if not servers:
@@ -87,78 +148,71 @@ class LiveSource:
         return "live DNS via " + ", ".join(str(s) for s in self.servers)
 
     def resolve(self, question: Question) -> Answer:
-        rdtype = dns.rdatatype.from_text(question.rdtype)
+        return self._resolve(question, frozenset())
+
+    def _resolve(self, question: Question, seen: frozenset[dns.name.Name]) -> Answer:
         name = dns.name.from_text(question.name)
-        chain: list[str] = []
-        seen = {name}
-        for _ in range(MAX_CNAME_CHAIN):
-            response, where = self._exchange(question, name, rdtype)
-            final = self._follow(response, name, rdtype, chain, seen)
-            if final is None:
-                # A recursive resolver answers SERVFAIL for a CNAME loop; so do we.
-                raise ResolutionError(question, "SERVFAIL", "CNAME loop: " + " -> ".join(chain), where)
-            if response.rcode() == dns.rcode.NXDOMAIN:
-                return Answer(question, "NXDOMAIN", (), tuple(chain), where)
-            rrset = response.get_rrset(response.answer, final, dns.rdataclass.IN, rdtype)
-            if rrset is not None:
-                records = tuple(sorted(r.to_text(origin=dns.name.root, relativize=False) for r in rrset))
-                return Answer(question, "NOERROR", records, tuple(chain), where, rrset.ttl)
-            if final != name and rdtype != dns.rdatatype.CNAME:
-                name = final  # the server stopped at an alias it is not authoritative for: ask for the target
-                continue
-            return Answer(question, "NODATA", (), tuple(chain), where)
-        raise ResolutionError(question, "SERVFAIL", "CNAME chain too long: " + " -> ".join(chain))
+        response, where = self.exchange(question)
+        step = read_response(question, name, response, where, seen)
+        if isinstance(step, Answer):
+            return step
+        target = Question.of(step.target.to_text(), question.rdtype)
+        return step.extend(question, self._resolve(target, step.seen))
 
-    @staticmethod
-    def _follow(
-        response: dns.message.Message,
-        name: dns.name.Name,
-        rdtype: dns.rdatatype.RdataType,
-        chain: list[str],
-        seen: set[dns.name.Name],
-    ) -> dns.name.Name | None:
-        """Walk the CNAMEs in the answer section from ``name``: the last name reached, or None on a loop."""
-        current = name
-        while rdtype != dns.rdatatype.CNAME and len(chain) <= MAX_CNAME_CHAIN:
-            cname = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.CNAME)
-            if cname is None:
-                break
-            target = next(iter(cname)).target
-            chain.append(target.to_text().lower())
-            if target in seen:
-                return None
-            seen.add(target)
-            current = target
-        return current
-
-    def _exchange(
-        self, question: Question, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
-    ) -> tuple[dns.message.Message, str]:
+    def exchange(self, question: Question) -> tuple[dns.message.Message, str]:
+        """One question to the servers in turn (with retries): the first usable response and where from."""
         causes: list[str] = []
+        for server, query in self._attempts(question):
+            try:
+                response, used_tcp = dns.query.udp_with_fallback(
+                    query, server.address, timeout=self.timeout, port=server.port
+                )
+            except Exception as exc:
+                causes.append(_failure(exc, server))
+                continue
+            cause = _RCODE_CAUSES.get(response.rcode())
+            if cause is None:
+                return response, f"{server} over {'TCP' if used_tcp else 'UDP'}"
+            causes.append(f"{cause} from {server}")
+        raise _undetermined(question, causes)
+
+    async def exchange_async(self, question: Question) -> tuple[dns.message.Message, str]:
+        """:meth:`exchange` on asyncio (the concurrent gatherer's event loop)."""
+        causes: list[str] = []
+        for server, query in self._attempts(question):
+            try:
+                response, used_tcp = await dns.asyncquery.udp_with_fallback(
+                    query, server.address, timeout=self.timeout, port=server.port
+                )
+            except Exception as exc:
+                causes.append(_failure(exc, server))
+                continue
+            cause = _RCODE_CAUSES.get(response.rcode())
+            if cause is None:
+                return response, f"{server} over {'TCP' if used_tcp else 'UDP'}"
+            causes.append(f"{cause} from {server}")
+        raise _undetermined(question, causes)
+
+    def _attempts(self, question: Question) -> Iterator[tuple[Server, dns.message.Message]]:
         for _attempt in range(self.retries + 1):
             for server in self.servers:
-                query = dns.message.make_query(name, rdtype, use_edns=0, payload=1232)
+                query = dns.message.make_query(question.name, question.rdtype, use_edns=0, payload=1232)
                 query.flags |= dns.flags.RD
                 self.queries_sent += 1
-                try:
-                    response, used_tcp = dns.query.udp_with_fallback(
-                        query, server.address, timeout=self.timeout, port=server.port
-                    )
-                except dns.exception.Timeout:
-                    causes.append(f"TIMEOUT from {server}")
-                    continue
-                except OSError as exc:
-                    causes.append(f"UNREACHABLE {server} ({exc.strerror or exc})")
-                    continue
-                except (dns.exception.DNSException, ValueError) as exc:
-                    causes.append(f"FORMERR from {server} (malformed answer: {exc})")
-                    continue
-                cause = _RCODE_CAUSES.get(response.rcode())
-                if cause is not None:
-                    causes.append(f"{cause} from {server}")
-                    continue
-                return response, f"{server} over {'TCP' if used_tcp else 'UDP'}"
-        first = causes[-1].split(" ", 1)[0] if causes else "TIMEOUT"
-        raise ResolutionError(
-            Question.of(name.to_text(), question.rdtype), first, "; ".join(dict.fromkeys(causes)), "live DNS"
-        )
+                yield server, query
+
+
+def _failure(exc: Exception, server: Server) -> str:
+    """The cause an exchange failed with; exceptions that are bugs rather than network outcomes propagate."""
+    if isinstance(exc, dns.exception.Timeout):
+        return f"TIMEOUT from {server}"
+    if isinstance(exc, OSError):
+        return f"UNREACHABLE {server} ({exc.strerror or exc})"
+    if isinstance(exc, dns.exception.DNSException | ValueError | EOFError):
+        return f"FORMERR from {server} (malformed answer: {exc})"
+    raise exc
+
+
+def _undetermined(question: Question, causes: list[str]) -> ResolutionError:
+    first = causes[-1].split(" ", 1)[0] if causes else "TIMEOUT"
+    return ResolutionError(question, first, "; ".join(dict.fromkeys(causes)), "live DNS")

@@ -7,7 +7,7 @@ and includes, and to show the tree in failure messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..dns.base import Answer, Question, ResolutionError
@@ -21,6 +21,8 @@ Lookup = Callable[[Question], Answer]
 MAX_DEPTH = 12
 #: Stop after this many lookup terms in total: enough to show how far past 10 a tree goes.
 MAX_TERMS = 60
+#: What each lookup term asks first (hints for a concurrent source; the walk asks the rest).
+_TERM_QUESTIONS = {"include": ("TXT",), "redirect": ("TXT",), "a": ("A", "AAAA"), "exists": ("A",), "mx": ("MX",)}
 
 
 @dataclass
@@ -126,6 +128,7 @@ class _Walker:
             return SpfNode(domain, "multiple", answer=answer, spf_records=records)
         record = parse(records[0])
         node = SpfNode(domain, "ok", answer=answer, record=record, spf_records=records)
+        self.warm(domain, record.evaluated_terms)
         for term in record.evaluated_terms:
             node.visits.append(self.visit(domain, term, (*ancestors, domain)))
         return node
@@ -166,6 +169,20 @@ class _Walker:
             visit.error = exc
             visit.void = None
         return visit
+
+    def warm(self, domain: str, terms: Iterable[Term]) -> None:
+        """Name the questions a record's terms lead to, so a concurrent source asks them together."""
+        warm = getattr(self.lookup, "warm", None)
+        if warm is None:
+            return
+        questions: list[tuple[str, str]] = []
+        for term in terms:
+            if not term.causes_lookup or term.kind == "ptr" or term.has_macro:
+                continue
+            target = term.target or domain
+            rdtypes = _TERM_QUESTIONS.get(term.kind, ())
+            questions += [(target, rdtype) for rdtype in rdtypes]
+        warm(questions)
 
     def _addresses_void(self, name: str) -> bool:
         # A name with no address of either family is void for every sender.
