@@ -30,6 +30,8 @@ class Result:
     check: Check
     finding: Finding
     consulted: tuple[str, ...]
+    #: Where each consulted answer came from, in the order of ``consulted`` (reports point at zone lines).
+    provenance: tuple[str, ...] = ()
 
 
 def _flush(source: object) -> None:
@@ -94,4 +96,4 @@ class Engine:
             finding = check.rule.check(view, CheckContext(check.domain.name, check.domain, check.param))
         except Indeterminate as exc:
             raise Undetermined(exc, view.consulted_lines()) from None
-        return Result(check, finding, tuple(view.consulted_lines()))
+        return Result(check, finding, tuple(view.consulted_lines()), tuple(view.consulted_provenance()))
