@@ -1,0 +1,60 @@
+"""Reports of a run's mail-flow results: JSON, SARIF 2.1.0, a self-contained HTML page, a Markdown summary.
+
+Works without pytest: build a :class:`~pytest_mailflow.report.model.Report` and call :func:`write`.
+The format follows the file's extension (:data:`FORMATS`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from pathlib import Path
+
+from .model import Report
+
+#: Extension -> format; each format is the module ``<format>_report`` of this package (imported when used).
+FORMATS = {".json": "json", ".sarif": "sarif", ".html": "html", ".md": "markdown"}
+
+
+def format_of(path: Path | str) -> str:
+    """The format a report path asks for; ``ValueError`` naming the supported extensions otherwise."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        given = f"'{suffix}'" if suffix else "no extension"
+        raise ValueError(f"unknown report format ({given}); use one of {', '.join(FORMATS)}")
+    return FORMATS[suffix]
+
+
+def render(report: Report, path: Path | str) -> str:
+    """The report's text in the format ``path``'s extension asks for."""
+    module = importlib.import_module(f"{__name__}.{format_of(path)}_report")
+    text: str = module.render(report)
+    return text
+
+
+def write(report: Report, path: Path) -> None:
+    """Write the report atomically (readers see the old file or the new one), creating parent folders."""
+    text = render(report, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); a report is for sharing: the usual mode for new files.
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+__all__ = ["FORMATS", "Report", "format_of", "render", "write"]
