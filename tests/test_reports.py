@@ -573,3 +573,27 @@ def test_without_the_option_nothing_rides_on_the_test_reports(pytester: pytest.P
     result.stdout.fnmatch_lines(["*DETAILS 0"])
     with_reports = pytester.runpytest("--mailflow", "examples", "-s", "-k", "MF-MX", "--mailflow-report", "r.md")
     with_reports.stdout.fnmatch_lines(["*DETAILS 19"])
+
+
+# --- the README's walk-through -----------------------------------------------------------------
+
+
+def test_readme_walk_through(pytester: pytest.Pytester, examples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_mailflow import cli
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Walk-through", 1)[1].split("\n## ", 1)[0]
+    init, run = (block.replace("\\\n", " ") for block in re.findall(r"```sh\n(.*?)```", section, re.S))
+    monkeypatch.chdir(pytester.path)
+    words = init.split()
+    assert words[:2] == ["mailflow", "init"]
+    assert cli.main(words[1:]) == 0
+    words = run.split()
+    assert words[0] == "pytest"
+    result = pytester.runpytest(*words[1:])
+    result.assert_outcomes(passed=108, failed=7)
+    assert "The run ends with `7 failed, 108 passed`" in section
+    for name in ("report.html", "report.sarif", "report.md"):
+        assert (pytester.path / "demo" / name).is_file(), name
+    markdown = (pytester.path / "demo" / "report.md").read_text()
+    assert "| fabrikam.example | ✅ | ✅ | ❌ 7 |" in markdown

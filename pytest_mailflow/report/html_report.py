@@ -129,7 +129,7 @@ def _legend(report: Report) -> str:
         f"<span><b>{_e(LABELS[o])}</b>: {_e(LEGEND[o])}</span></span>"
         for o in shown
     )
-    return f'<div class="legend">{keys}<span class="key">–: no check of this family</span></div>'
+    return f'<div class="legend">{keys}<span class="key"><span><b>–</b>: no check of this family</span></span></div>'
 
 
 def _cell_label(results: list[CheckResult], state: str) -> tuple[str, str]:
