@@ -96,7 +96,7 @@ class CheckItem(pytest.Item):
         self.user_properties.append(("mailflow.policy", f"{check.domain.path}:{check.line}"))
         self._failure: str | None = None
         #: What running the check found, for --mailflow-report (set in setup).
-        self.detail: Detail | None = None
+        self.mailflow_detail: Detail | None = None
 
     def setup(self) -> None:
         from .plugin import get_engine
@@ -106,12 +106,12 @@ class CheckItem(pytest.Item):
             result = get_engine(self.config).run(self.check)
         except Undetermined as exc:
             undetermined = error_text(self.check, exc.error, exc.consulted)
-            self.detail = detail_of_error(self.check, exc.error, exc.consulted, undetermined)
+            self.mailflow_detail = detail_of_error(self.check, exc.error, exc.consulted, undetermined)
         if undetermined is not None:
             # Raised during setup, so pytest reports an error: neither a pass nor a fail.
             raise CouldNotDetermine(undetermined, pytrace=False)
         self._failure = None if result.finding.passed else failure_text(result)
-        self.detail = detail_of_result(result, self._failure)
+        self.mailflow_detail = detail_of_result(result, self._failure)
 
     def runtest(self) -> None:
         if self._failure is None:

@@ -384,12 +384,13 @@ def pytest_configure_node(node: Any) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     if item.config.stash.get(REPORTS_WANTED, False):
+        from .report.model import Detail
         from .reporting import DETAIL_ATTRIBUTE
 
         # The check's details ride on its test report (xdist serialises its attributes to the controller):
         # on the call report, or on the setup report when setup ended the check (an error, a skip).
-        detail = getattr(item, "detail", None)
-        if detail is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        detail = getattr(item, "mailflow_detail", None)
+        if isinstance(detail, Detail) and (report.when == "call" or (report.when == "setup" and not report.passed)):
             setattr(report, DETAIL_ATTRIBUTE, detail.to_dict())
     return report
 

@@ -32,8 +32,6 @@ OUTCOMES = ("passed", "failed", "error", "waived", "soft", "xfailed", "skipped")
 WORST_FIRST = ("failed", "error", "soft", "xfailed", "waived", "skipped", "passed")
 #: Rule severities, most severe first (the names of rules.base.Severity).
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-#: Outcomes that are findings: the policy is violated (whether or not that fails the run).
-VIOLATIONS = ("failed", "soft", "xfailed", "waived")
 #: Table headings for families whose title in the rule index is long.
 SHORT_TITLES = {"m365": "M365", "conn": "Connectors"}
 #: The key of the SARIF partial fingerprint (versioned: a new recipe gets a new key).
@@ -306,11 +304,6 @@ class Report:
         for result in self.results:
             cells.setdefault((result.domain, result.family), []).append(result)
         return cells
-
-    @property
-    def successful(self) -> bool:
-        """Nothing failed or errored, and the run was complete."""
-        return self.run.exit_status == 0 and self.run.partial is None
 
 
 def family_title(family: str, short: bool = False) -> str:
