@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import tempfile
 from pathlib import Path
 
 from .model import Report
@@ -35,20 +34,10 @@ def render(report: Report, path: Path | str) -> str:
 
 def write(report: Report, path: Path) -> None:
     """Write the report atomically (readers see the old file or the new one), creating parent folders."""
-    text = render(report, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes the file private (0600); a report is for sharing: the usual mode for new files.
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from ..dns.cassette import write_atomic
+
+    # A report is for sharing: the usual mode of a new file, not mkstemp's private one.
+    write_atomic(path, render(report, path), mode=0o666 & ~_umask())
 
 
 def _umask() -> int:

@@ -26,11 +26,13 @@ STATUS = {
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
-def escape(text: str, width: int = 200) -> str:
-    """One line of plain text, safe in a Markdown table cell (no markup, no HTML, no line breaks)."""
-    line = " ".join(text.split())
-    if len(line) > width:
-        line = line[: width - 1] + "…"
+def escape(text: str, width: int | None = 200) -> str:
+    """Plain text made safe in Markdown (no markup, no HTML); with a ``width``, one line for a table cell."""
+    line = text
+    if width is not None:
+        line = " ".join(text.split())
+        if len(line) > width:
+            line = line[: width - 1] + "…"
     line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", line)
 

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..rules import Rule, all_rules
+from .markdown_report import escape
 from .model import FINGERPRINT_KEY, TOOL_NAME, CheckResult, Location, Report, iso
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -84,9 +85,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def _md(text: str) -> str:
-    """Plain text made safe for Markdown: no markup, no HTML."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text)
+    return escape(text, width=None)
 
 
 def _uri(path: str) -> dict[str, Any]:
