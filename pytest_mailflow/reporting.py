@@ -50,6 +50,7 @@ def check_destination(path: Path) -> str | None:
 
 
 def source_info(settings: SourceSettings, display: Callable[[Path], str]) -> SourceInfo:
+    """Where the run's DNS answers come from, in words and as data; ``display`` makes paths rootdir-relative."""
     nameservers = tuple(str(s) for s in settings.nameservers)
     cassettes = display(settings.cassettes) if settings.cassettes else None
     cassette_text = f"cassettes in {cassettes}" if cassettes else "cassettes beside each policy file"
