@@ -51,7 +51,7 @@ from .rules import REGISTRY, Rule, all_rules
 from .rules.connectors import any_sender, applies_to, covers, hybrid_inbound, restricting
 from .rules.dkim import MicrosoftTarget, microsoft_target
 from .rules.m365 import autodiscover_clouds, mx_clouds, spf_include_clouds
-from .rulesdoc import FAMILY_TITLES, render
+from .rulesdoc import FAMILY_TITLES, families, render
 from .sources import FALLBACKS, SourceSettings, ZoneFactory, build_sources
 from .spf.tree import SpfNode, build_tree, includes_in
 from .tenant.load import TenantExportError, load_tenant_export
@@ -81,18 +81,13 @@ class CliError(Exception):
 # --- mailflow rules --------------------------------------------------------------------------------
 
 
-def _families() -> list[str]:
-    present = {rule.family for rule in all_rules()}
-    return [f for f in FAMILY_TITLES if f in present] + sorted(present - set(FAMILY_TITLES))
-
-
 def _family(given: str | None) -> str | None:
     if given is None:
         return None
-    families = _families()
+    known = families()
     wanted = given.strip().lower()
-    if wanted not in families:
-        raise CliError(f"unknown family '{given}'{did_you_mean(wanted, families)}; known: {', '.join(families)}")
+    if wanted not in known:
+        raise CliError(f"unknown family '{given}'{did_you_mean(wanted, known)}; known: {', '.join(known)}")
     return wanted
 
 
@@ -1169,7 +1164,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     rules = commands.add_parser("rules", help="list the rules: ID, severity and title", description="List the rules.")
-    rules.add_argument("--family", metavar="F", help=f"only one family: {', '.join(_families())}")
+    rules.add_argument("--family", metavar="F", help=f"only one family: {', '.join(families())}")
     rules.add_argument(
         "--format",
         choices=("text", "markdown"),

@@ -15,6 +15,7 @@ from .plan import Check, plan
 from .policy.load import is_policy_text, load_policy
 from .policy.model import DomainPolicy
 from .render import error_text, failure_text
+from .report.model import Detail, detail_of_error, detail_of_result
 
 #: Files larger than this are not sniffed for the policy marker (policies are small).
 MAX_POLICY_BYTES = 10 * 1024 * 1024
@@ -94,6 +95,8 @@ class CheckItem(pytest.Item):
         self.user_properties.extend((f"mailflow.{key}", value) for key, value in facts.items())
         self.user_properties.append(("mailflow.policy", f"{check.domain.path}:{check.line}"))
         self._failure: str | None = None
+        #: What running the check found, for --mailflow-report (set in setup).
+        self.mailflow_detail: Detail | None = None
 
     def setup(self) -> None:
         from .plugin import get_engine
@@ -103,10 +106,12 @@ class CheckItem(pytest.Item):
             result = get_engine(self.config).run(self.check)
         except Undetermined as exc:
             undetermined = error_text(self.check, exc.error, exc.consulted)
+            self.mailflow_detail = detail_of_error(self.check, exc.error, exc.consulted, undetermined)
         if undetermined is not None:
             # Raised during setup, so pytest reports an error: neither a pass nor a fail.
             raise CouldNotDetermine(undetermined, pytrace=False)
         self._failure = None if result.finding.passed else failure_text(result)
+        self.mailflow_detail = detail_of_result(result, self._failure)
 
     def runtest(self) -> None:
         if self._failure is None:

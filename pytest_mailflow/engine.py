@@ -34,6 +34,8 @@ class Result:
     check: Check
     finding: Finding
     consulted: tuple[str, ...]
+    #: Where each consulted answer came from, in the order of ``consulted`` (reports point at zone lines).
+    provenance: tuple[str, ...] = ()
 
 
 def _flush(source: object) -> None:
@@ -195,7 +197,7 @@ class Engine:
             if isinstance(exc, NotGathered):
                 self.not_gathered += 1
             raise Undetermined(exc, view.consulted_lines()) from None
-        return Result(check, finding, tuple(view.consulted_lines()))
+        return Result(check, finding, tuple(view.consulted_lines()), tuple(view.consulted_provenance()))
 
 
 def describe_dns_counts(counts: list[dict[str, int]]) -> list[str]:

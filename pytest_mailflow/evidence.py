@@ -80,6 +80,11 @@ class EvidenceView:
             raise Indeterminate(f"the tenant export cannot be used: {tenant}")
         return tenant
 
+    def consulted_provenance(self) -> list[str]:
+        """Where each consulted answer came from (cassette, zone file and line, live server)."""
+        found = (self.evidence.answers.get(question) for question in self.consulted)
+        return [result.provenance for result in found if isinstance(result, Answer | ResolutionError)]
+
     def consulted_lines(self) -> list[str]:
         """Each consulted question with its answer (or error) and where it came from."""
         lines = []

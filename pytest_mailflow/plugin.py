@@ -7,7 +7,7 @@ only registers its options and returns from the collection hook at once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .dns.base import DnsSource, SourceFactory
     from .dns.cassette import CassetteSource
     from .engine import Engine
+    from .reporting import ReportCollector
     from .sources import SourceSettings
     from .waivers import OutcomeRules, Tally
 
@@ -31,6 +32,11 @@ TALLY = pytest.StashKey["Tally"]()
 #: Live-DNS counts sent back by xdist workers (see Engine.dns_counts), summed in the terminal summary.
 DNS_COUNTS = pytest.StashKey[list[dict[str, int]]]()
 WORKEROUTPUT_DNS = "mailflow_dns_counts"
+#: Whether --mailflow-report (or ini mailflow_report) asks for reports: then every process attaches each
+#: check's details to its test reports.
+REPORTS_WANTED = pytest.StashKey[bool]()
+#: Gathers results and writes the reports (on the controller under xdist).
+REPORTS = pytest.StashKey["ReportCollector"]()
 #: Severity names for --mailflow-fail-on, least severe first (rules.base.Severity; not imported here).
 FAIL_ON_LEVELS = ("info", "low", "medium", "high", "critical")
 
@@ -162,6 +168,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="LEVEL",
         default=None,
     )
+    option(
+        "mailflow-report",
+        "args",
+        "write a report of the mail-flow results when the run ends; the extension picks the format: .json, "
+        ".sarif (SARIF 2.1.0), .html (compliance matrix), .md (summary for a pull request); repeatable. "
+        "See docs/reports.md.",
+        metavar="PATH",
+        action="append",
+        default=None,
+    )
 
 
 def _value(config: pytest.Config, name: str, default: Any) -> Any:
@@ -268,6 +284,32 @@ def _outcome_rules(config: pytest.Config) -> OutcomeRules:
     )
 
 
+def _reports(config: pytest.Config, outcome_rules: OutcomeRules, settings: SourceSettings) -> ReportCollector:
+    """The report files asked for, checked before any test runs (a bad path would lose the report at the end)."""
+    from .reporting import ReportCollector, check_destination, source_info
+
+    from_cli = config.getoption("mailflow_report")
+    base, relative_to = (
+        (config.invocation_params.dir, "the folder pytest was started in") if from_cli else (config.rootpath, "rootdir")
+    )
+    paths: list[tuple[Path, str]] = []
+    for value in dict.fromkeys(str(v) for v in _value(config, "mailflow-report", [])):
+        path = base / value
+        problem = check_destination(path)
+        if problem is not None:
+            raise pytest.UsageError(
+                f"pytest-mailflow: --mailflow-report / mailflow_report: {value} (relative to {relative_to}): {problem}"
+            )
+        if path not in (p for p, _ in paths):
+            paths.append((path, _display(config, path)))
+    return ReportCollector(
+        paths=paths,
+        rules=outcome_rules,
+        source=source_info(settings, lambda p: _display(config, p)),
+        args=tuple(str(a) for a in config.invocation_params.args),
+    )
+
+
 def _display(config: pytest.Config, path: Path) -> str:
     try:
         return Path(os.path.relpath(path, config.rootpath)).as_posix()
@@ -283,6 +325,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     settings = _settings(config)
     config.stash[SETTINGS] = settings
+    config.stash[REPORTS_WANTED] = bool(_value(config, "mailflow-report", []))
     outcome_rules = _outcome_rules(config)
     config.stash[OUTCOME_RULES] = outcome_rules
     if not hasattr(config, "workerinput"):
@@ -292,6 +335,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[TALLY] = tally
         # Counts reports as they arrive: under xdist the workers' reports reach the controller's hooks.
         config.pluginmanager.register(tally, "mailflow-tally")
+        if config.stash[REPORTS_WANTED]:
+            reports = _reports(config, outcome_rules, settings)
+            config.stash[REPORTS] = reports
+            config.pluginmanager.register(reports, "mailflow-reports")
     if settings.zones:
         from .dns.zonefiles import unusable_paths
 
@@ -372,6 +419,21 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput[WORKERINPUT_TODAY] = rules.today.isoformat()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if item.config.stash.get(REPORTS_WANTED, False):
+        from .report.model import Detail
+        from .reporting import DETAIL_ATTRIBUTE
+
+        # The check's details ride on its test report (xdist serialises its attributes to the controller):
+        # on the call report, or on the setup report when setup ended the check (an error, a skip).
+        detail = getattr(item, "mailflow_detail", None)
+        if isinstance(detail, Detail) and (report.when == "call" or (report.when == "setup" and not report.passed)):
+            setattr(report, DETAIL_ATTRIBUTE, detail.to_dict())
+    return report
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     engine = session.config.stash.get(ENGINE, None)
     if engine is not None:
@@ -392,6 +454,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if tally.escalated and session.exitstatus == pytest.ExitCode.OK:
         # -W error::...MailflowWaiverWarning (or filterwarnings): a stale waiver fails the run.
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reports = session.config.stash.get(REPORTS, None)
+    if reports is not None:
+        reports.write(int(session.exitstatus), tally.partial)
+        if reports.problems and session.exitstatus == pytest.ExitCode.OK:
+            # The checks passed, but a report the run was asked for is missing: CI must notice.
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -407,6 +475,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 f"note{'s' if count != 1 else ''} above fail{'' if count != 1 else 's'} the run",
                 red=True,
             )
+    reports: ReportCollector | None = config.stash.get(REPORTS, None)
+    if reports is not None and (reports.written or reports.problems):
+        terminalreporter.section("mailflow: reports")
+        for shown in reports.written:
+            terminalreporter.line(f"wrote {shown}")
+        for problem in reports.problems:
+            terminalreporter.line(f"could not write the report {problem}", red=True)
     dns_counts = config.stash.get(DNS_COUNTS, [])
     engine = config.stash.get(ENGINE, None)
     if engine is not None:

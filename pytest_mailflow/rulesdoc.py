@@ -23,6 +23,12 @@ FAMILY_TITLES = {
 }
 
 
+def families() -> list[str]:
+    """Every family of the registry: those with a title in FAMILY_TITLES order, then any others."""
+    present = {rule.family for rule in all_rules()}
+    return [f for f in FAMILY_TITLES if f in present] + sorted(present - set(FAMILY_TITLES))
+
+
 def _scenarios_of(rule: Rule) -> list[str]:
     return sorted(name for name, scenario in scenarios().items() if rule.id in scenario.rules)
 
@@ -47,9 +53,7 @@ def render() -> str:
         anchor = rule.id.lower()
         used = ", ".join(_scenarios_of(rule)) or "custom only"
         lines.append(f"| [{rule.id}](#{anchor}) | {rule.severity} | {rule.title} | {used} |")
-    families = [f for f in FAMILY_TITLES if any(r.family == f for r in rules)]
-    families += sorted({r.family for r in rules} - set(FAMILY_TITLES))
-    for family in families:
+    for family in families():
         lines += ["", f"## {FAMILY_TITLES.get(family, family)}"]
         for rule in (r for r in rules if r.family == family):
             lines += [

@@ -739,7 +739,6 @@ def test_recipes_are_valid_yaml_and_use_only_existing_options(name: str) -> None
     for command in pytest_runs:
         used = {word.split("=", 1)[0] for word in shlex.split(command) if word.startswith("--mailflow")}
         assert used <= known, f"{name}: {sorted(used - known)} are not options of plugin.py"
-        assert "sarif" not in command.lower()
 
 
 def test_workflows_run_on_the_right_events() -> None:
@@ -749,11 +748,20 @@ def test_workflows_run_on_the_right_events() -> None:
         events = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare 'on' as true
         assert isinstance(events, dict)
         steps = workflow["jobs"]["mailflow"]["steps"]
-        upload = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
-        assert len(upload) == 1 and upload[0]["with"]["path"] == "mailflow-report.xml"
-        assert "always()" in upload[0]["if"]
         runs = [s["run"] for s in steps if "run" in s and s["run"].startswith("pytest ")]
         assert len(runs) == 1 and "--junitxml=mailflow-report.xml" in runs[0]
+        words = shlex.split(runs[0])
+        reports = {words[i + 1] for i, word in enumerate(words[:-1]) if word == "--mailflow-report"}
+        assert reports == {"mailflow.sarif", "mailflow.html", "mailflow.md"}
+        upload = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+        assert len(upload) == 1 and upload[0]["with"]["path"].split() == ["mailflow.html", "mailflow-report.xml"]
+        assert "always()" in upload[0]["if"]
+        # The SARIF report goes to code scanning, also when a check failed (pytest exits 1 then).
+        (sarif,) = [s for s in steps if str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif@")]
+        assert sarif["with"]["sarif_file"] == "mailflow.sarif" and "always()" in sarif["if"]
+        assert workflow["permissions"] == {"contents": "read", "security-events": "write"}
+        (summary,) = [s for s in steps if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
+        assert summary["run"] == 'cat mailflow.md >> "$GITHUB_STEP_SUMMARY"' and "always()" in summary["if"]
         if workflow is live:
             assert {"schedule", "push"} <= set(events)
             assert runs[0].startswith("pytest --mailflow policies/ --mailflow-source live")
@@ -779,6 +787,13 @@ def test_pre_merge_command_runs_on_a_dns_repository(pytester: pytest.Pytester) -
     assert entry[0] == "pytest"
     result = pytester.runpytest(*entry[1:])
     result.assert_outcomes(passed=109)
+    # The workflow's command, with its reports.
+    workflow = yaml.safe_load((CI / "pre-merge-dns.yml").read_text(encoding="utf-8"))
+    (command,) = [s["run"] for s in workflow["jobs"]["mailflow"]["steps"] if s.get("run", "").startswith("pytest ")]
+    result = pytester.runpytest(*shlex.split(command)[1:])
+    result.assert_outcomes(passed=109)
+    for name in ("mailflow.sarif", "mailflow.html", "mailflow.md", "mailflow-report.xml"):
+        assert (pytester.path / name).is_file(), name
     # The live recipe's options are accepted (collection only: no DNS is asked).
     result = pytester.runpytest("--mailflow", "policies/", "--mailflow-source", "live", "--collect-only", "-q")
     assert result.ret == 0, result.stdout.str()

@@ -304,3 +304,22 @@ def test_new_episodes_in_zone_mode_keeps_chain_answers(pytester: pytest.Pytester
     )
     result.assert_outcomes(passed=EXAMPLE_ITEMS)
     assert (examples / "cassettes" / "contoso.example.yaml").read_text() == before
+
+
+def test_zone_records_read_from_provenance() -> None:
+    from pytest_mailflow.dns.zone import zone_records
+
+    assert zone_records("zone zones/a.example.zone:9") == [("zones/a.example.zone", 9)]
+    # Every line of an RRset, and each hop of a CNAME chain that ends outside the zones.
+    assert zone_records("zone a.zone:3,5, zone b.zone:7, cassette c.yaml:4") == [
+        ("a.zone", 3),
+        ("a.zone", 5),
+        ("b.zone", 7),
+    ]
+    assert zone_records("zone a.zone:3, cassette c.yaml:43 (through the CNAME chain of x.a.)") == [("a.zone", 3)]
+    # octoDNS's own context.
+    assert zone_records("zone config/a.example.yaml, line 7, column 3") == [("config/a.example.yaml", 7)]
+    # NXDOMAIN and NODATA name the zone but no record; other sources name no zone.
+    assert zone_records("zone a.zone") == []
+    assert zone_records("cassette c.yaml:4") == []
+    assert zone_records("live DNS via 192.0.2.53:53") == []

@@ -276,8 +276,10 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         os.close(handle)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers see the old or the new content, never a mix."""
+def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Write a file so that readers see the old or the new content, never a mix.
+
+    The file is private (0600, as mkstemp makes it) unless ``mode`` is given."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -285,6 +287,8 @@ def write_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ the file and line of the records it came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,29 @@ class LoadedZone:
 
     def provenance(self, name: dns.name.Name, rdtype: int) -> str:
         return f"zone {self.where.get((name, rdtype), self.display)}"
+
+
+#: One zone fragment of an answer's provenance: BIND "zone FILE:LINE[,LINE...]" (see _LineRecorder) or
+#: octoDNS "zone FILE, line N, column M"; fragments are joined with ", " along a CNAME chain.
+_ZONE_FRAGMENT = re.compile(
+    r"(?:^|, )zone (?P<path>[^,]+?)"
+    r"(?::(?P<lines>[0-9]+(?:,[0-9]+)*)|, line (?P<line>[0-9]+)(?:, column [0-9]+)?)"
+    r"(?=, |$| \()"
+)
+
+
+def zone_records(provenance: str) -> list[tuple[str, int]]:
+    """The (zone file, line) of every record an answer's provenance names, in order, without repeats.
+
+    Answers that came from a zone without a line (NXDOMAIN, NODATA) or from elsewhere name none."""
+    found: list[tuple[str, int]] = []
+    for match in _ZONE_FRAGMENT.finditer(provenance):
+        lines = match.group("lines") or match.group("line") or ""
+        for line in lines.split(","):
+            record = (match.group("path"), int(line))
+            if record not in found:
+                found.append(record)
+    return found
 
 
 class _Reader(dns.zonefile.Reader):
