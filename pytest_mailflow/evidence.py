@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from .dns.base import Answer, Question, ResolutionError
 from .dns.https import FetchError, HttpsResult
@@ -10,6 +12,8 @@ from .errors import Indeterminate
 from .spf.evaluate import SpfVerdict
 from .tenant.load import TenantExportError
 from .tenant.model import TenantExport
+
+T = TypeVar("T")
 
 
 class NotGathered(ResolutionError):
@@ -27,6 +31,8 @@ class Evidence:
     tenant: TenantExport | TenantExportError | None = None
     #: Questions asked after the closure walk (by pyspf, for sender-dependent names).
     prefetch_misses: tuple[Question, ...] = ()
+    #: Values the rules derive from the answers (an SPF tree, DMARC discovery), computed once per domain.
+    derived: dict[Hashable, tuple[Any, tuple[Question, ...]]] = field(default_factory=dict)
 
     def view(self) -> EvidenceView:
         return EvidenceView(self)
@@ -42,6 +48,27 @@ class EvidenceView:
     @property
     def domain(self) -> str:
         return self.evidence.domain
+
+    def derive(self, key: Hashable, compute: Callable[[EvidenceView], T]) -> T:
+        """``compute(view)``, once per domain: the value is shared by the rules that ask for it, and the
+        questions it read count as consulted by each of them (they appear in each failure's DNS lines)."""
+        known = self.evidence.derived.get(key)
+        if known is not None:
+            value, consulted = known
+            self._consult(consulted)
+            return value  # type: ignore[no-any-return]
+        view = EvidenceView(self.evidence)
+        try:
+            computed = compute(view)
+        finally:
+            self._consult(view.consulted)
+        self.evidence.derived[key] = (computed, tuple(view.consulted))
+        return computed
+
+    def _consult(self, questions: Iterable[Question]) -> None:
+        for question in questions:
+            if question not in self.consulted:
+                self.consulted.append(question)
 
     def lookup(self, question: Question) -> Answer:
         if question not in self.consulted:

@@ -65,10 +65,22 @@ class YamlLoadError(Exception):
         super().__init__(str(problem))
 
 
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree, composed by libyaml when PyYAML has it (cassettes of thousands of domains are read
+    in one run); on an error the pure-Python composer runs again, for its clearer messages."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.compose(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def load_located(text: str, path: str) -> Located:
     """Parse one YAML document; raise :class:`YamlLoadError` with a located message on failure."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import dns.exception
 import dns.name
@@ -17,6 +18,12 @@ class RecordSyntaxError(ValueError):
     """A record's presentation text does not parse for its type."""
 
 
+#: Records repeat across domains and rules (a vendor's SPF include, a cloud's DKIM keys), and these
+#: parsers are pure: remember the last results instead of running dnspython's tokenizer again.
+_CACHE_SIZE = 1 << 16
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
 def parse_rdata(rdtype: str, text: str) -> dns.rdata.Rdata:
     """Parse one RDATA in presentation form; names stay absolute."""
     try:
@@ -27,11 +34,13 @@ def parse_rdata(rdtype: str, text: str) -> dns.rdata.Rdata:
         raise RecordSyntaxError(f"not a valid {rdtype} record: {text!r} ({exc})") from None
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def normalise(rdtype: str, text: str) -> str:
     """The canonical presentation text of one record (what cassettes store)."""
     return parse_rdata(rdtype, text).to_text(origin=dns.name.root, relativize=False)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def txt_strings(text: str) -> tuple[bytes, ...]:
     """The character-strings of a TXT record, as stored on the wire."""
     rdata = parse_rdata("TXT", text)
@@ -39,6 +48,7 @@ def txt_strings(text: str) -> tuple[bytes, ...]:
     return tuple(rdata.strings)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def txt_value(text: str) -> str:
     """A TXT record's character-strings joined without separators (RFC 7208 §3.3, RFC 7489 §6.3).
 
@@ -66,6 +76,7 @@ class MxRecord:
         return self.exchange == "."
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def mx_record(text: str) -> MxRecord:
     rdata = parse_rdata("MX", text)
     assert isinstance(rdata, dns.rdtypes.ANY.MX.MX)

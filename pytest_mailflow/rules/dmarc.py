@@ -47,7 +47,7 @@ _THE_REST = {"reject": "is quarantined instead", "quarantine": "gets the receive
 
 
 def _discover(ev: EvidenceView) -> Discovery:
-    found = discover(ev.domain, ev.lookup)
+    found = ev.derive("dmarc-discovery", lambda view: discover(view.domain, view.lookup))
     if found.error is not None:
         raise found.error
     return found

@@ -29,9 +29,10 @@ from ..evidence import EvidenceView
 from ..names import relative
 from ..policy.model import DomainPolicy
 from ..spf.syntax import parse
-from ..spf.tree import build_tree, includes_in
+from ..spf.tree import includes_in
 from .base import CheckContext, Finding, Rule, Severity, microsoft
 from .mx import LEGACY_EXCHANGE_ONLINE_MX, is_under, mx_records
+from .spf import spf_tree
 
 _MS_EXTERNAL = microsoft(
     "External Domain Name System records for Office 365",
@@ -190,7 +191,7 @@ def check_msoid(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 def _spf_targets(ev: EvidenceView) -> tuple[list[str], ResolutionError | None]:
     """Every include/redirect target the SPF record reaches, and why the list may be incomplete."""
-    root = build_tree(ev.domain, ev.lookup)
+    root = spf_tree(ev)
     if root.status == "unresolved":
         return [], root.error
     if root.status == "multiple":

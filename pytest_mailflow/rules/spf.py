@@ -32,8 +32,13 @@ _MS_SPF = microsoft(
 )
 
 
+def spf_tree(ev: EvidenceView) -> SpfNode:
+    """The domain's SPF tree, walked once per domain over the gathered answers."""
+    return ev.derive("spf-tree", lambda view: build_tree(view.domain, view.lookup))
+
+
 def _tree(ev: EvidenceView) -> SpfNode:
-    root = build_tree(ev.domain, ev.lookup)
+    root = spf_tree(ev)
     if root.status == "unresolved" and root.error is not None:
         raise root.error
     return root
@@ -325,7 +330,7 @@ def _verdict(ev: EvidenceView, ip: str) -> tuple[str, str, tuple[str, ...], tupl
         if verdict.error is not None:
             raise verdict.error
         raise ResolutionError(Question.of(ev.domain, "TXT"), "SPF temperror", verdict.explanation)
-    root = build_tree(ev.domain, ev.lookup)
+    root = spf_tree(ev)
     return verdict.result, verdict.explanation, _record_line(root), _tree_details(root)
 
 
