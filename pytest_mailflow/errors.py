@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -21,7 +22,17 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.column}"
-        return f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
+        text = f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
+        # Input files are untrusted: a control character quoted from one (a NUL, an escape sequence)
+        # must not reach the terminal or a CI log as itself.
+        return "".join(_escape(ch) for ch in text) if _CONTROL.search(text) else text
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape(char: str) -> str:
+    return char.encode("unicode_escape").decode("ascii") if _CONTROL.match(char) else char
 
 
 class InputFileError(MailflowError):
