@@ -27,7 +27,17 @@ def looks_like_policy(path: Path) -> bool:
             head = handle.read(MAX_POLICY_BYTES)
     except OSError:
         return False
-    return is_policy_text(head.decode("utf-8", errors="replace"))
+    if is_policy_text(head.decode("utf-8", errors="replace")):
+        return True
+    # A policy saved as UTF-16 (some Windows editors do) is collected too, so that loading it says
+    # how to re-save it instead of the file being skipped without a word.
+    wide = head[:4096]
+    if b"\0" not in wide:
+        return False
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+        if is_policy_text(wide.decode(encoding, errors="replace")):
+            return True
+    return False
 
 
 def _display(config: pytest.Config, path: Path) -> str:
