@@ -194,7 +194,9 @@ def _parse(text: str, display: str) -> tuple[_Marks, list[str]]:
     except ValueError as exc:
         if not isinstance(exc, json.JSONDecodeError):
             # Python refuses integers of thousands of digits (int_max_str_digits).
-            raise _error(display, f"not valid JSON for a tenant export ({exc}); re-run {SCRIPT}") from None
+            raise _error(
+                display, f"a number in the file has thousands of digits, which no export value has; re-run {SCRIPT}"
+            ) from None
         start = text.lstrip()[:1]
         if start == "<":
             hint = f"; this looks like XML (Export-Clixml?): write the export with {SCRIPT}"
