@@ -361,3 +361,17 @@ def test_an_octodns_include_inside_the_zone_folder_still_works(tmp_path: Path) -
     found = load_zone_paths([zones], tmp_path)
     assert not found.problems
     assert [z.display for z in found.zones] == ["zones:b.example."]
+
+
+def test_yaml_is_only_ever_loaded_safely() -> None:
+    # Every YAML reader of the package goes through yaml.compose/safe_load with the safe loader; a
+    # full or unsafe loader anywhere would turn a python/object tag in an input file into code.
+    package = Path(__file__).resolve().parents[2] / "pytest_mailflow"
+    unsafe = ("yaml.load(", "yaml.load_all(", "unsafe_load", "full_load", "FullLoader", "UnsafeLoader", "yaml.Loader")
+    found = [
+        f"{path.relative_to(package)}: {word}"
+        for path in package.rglob("*.py")
+        for word in unsafe
+        if word in path.read_text(encoding="utf-8")
+    ]
+    assert found == []
