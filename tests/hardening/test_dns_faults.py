@@ -45,18 +45,21 @@ ZONE: dict[BehaviourKey, BehaviourSpec] = {
     **DEEP,
 }
 
-#: Fault domains: every check is an error whose message names the cause.
-FAULTS = {
-    "timeout.test": "TIMEOUT",
-    "servfail.test": "SERVFAIL",
-    "refused.test": "REFUSED",
-    "formerr.test": "FORMERR",
-    "malformed.test": "FORMERR",
-    "garbage.test": "FORMERR",
-    "wrongid.test": "FORMERR",
-    "wrongq.test": "FORMERR",
-    "silent.test": "TIMEOUT",
-    "loop.test": "SERVFAIL",
+#: A reply that does not belong to the query is FORMERR today; once dns/live.py discards such replies
+#: and waits on (see the xfail at the end), the wait ends in TIMEOUT. Either is an error with its cause.
+UNEXPECTED = ("FORMERR", "TIMEOUT")
+#: Fault domains: every check is an error whose message names the cause (one of these).
+FAULTS: dict[str, tuple[str, ...]] = {
+    "timeout.test": ("TIMEOUT",),
+    "servfail.test": ("SERVFAIL",),
+    "refused.test": ("REFUSED",),
+    "formerr.test": ("FORMERR",),
+    "malformed.test": ("FORMERR",),
+    "garbage.test": UNEXPECTED,
+    "wrongid.test": UNEXPECTED,
+    "wrongq.test": UNEXPECTED,
+    "silent.test": ("TIMEOUT",),
+    "loop.test": ("SERVFAIL",),
 }
 BASIC_RULES = "[MF-MX-001, MF-SPF-001]"
 
@@ -127,9 +130,9 @@ def test_every_fault_is_an_error_or_the_rfc_verdict_in_bounded_time(
     # 64 KB of TXT strings over TCP, with 1 MiB more behind it on the connection: read, judged, no hang.
     assert by_domain["flood.test"]["MF-SPF-001"] == "failed"
     # Every fault is an error with its cause, never a pass or a failure.
-    for domain, cause in FAULTS.items():
+    for domain, causes in FAULTS.items():
         assert set(by_domain[domain].values()) == {"error"}, (domain, by_domain[domain])
-        assert f"could not determine {domain}. MX: {cause}" in output, domain
+        assert any(f"could not determine {domain}. MX: {cause}" in output for cause in causes), domain
     # RFC 7208: an include loop and more than 10 DNS-querying terms are permerror, which are failures
     # (MF-SPF-013 and MF-SPF-003), and the authorised sender does not pass (MF-SPF-010).
     assert by_domain["spfloop.test"]["MF-SPF-013"] == "failed"
@@ -147,19 +150,19 @@ def live(server: FaultServer) -> LiveSource:
 
 
 @pytest.mark.parametrize(
-    ("name", "cause"),
+    ("name", "causes"),
     [
-        ("garbage.test", "FORMERR"),
-        ("wrongid.test", "FORMERR"),
-        ("wrongq.test", "FORMERR"),
-        ("silent.test", "TIMEOUT"),
+        ("garbage.test", UNEXPECTED),
+        ("wrongid.test", UNEXPECTED),
+        ("wrongq.test", UNEXPECTED),
+        ("silent.test", ("TIMEOUT",)),
     ],
 )
-def test_live_source_faults_are_errors_with_their_cause(live: LiveSource, name: str, cause: str) -> None:
+def test_live_source_faults_are_errors_with_their_cause(live: LiveSource, name: str, causes: tuple[str, ...]) -> None:
     started = time.monotonic()
     with deadline(10), pytest.raises(ResolutionError) as caught:
         live.resolve(Question.of(name, "TXT"))
-    assert caught.value.cause == cause
+    assert caught.value.cause in causes
     assert time.monotonic() - started < 10 * TIMEOUT
 
 
