@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from .engine import Undetermined
-from .errors import PolicyError
+from .errors import Indeterminate, MailflowError, PolicyError
 from .plan import Check, plan
 from .policy.load import is_policy_text, load_policy
 from .policy.model import DomainPolicy
@@ -113,6 +113,10 @@ class CheckItem(pytest.Item):
             result = get_engine(self.config).run(self.check)
         except Undetermined as exc:
             undetermined = error_text(self.check, exc.error, exc.consulted)
+        except MailflowError as exc:
+            # Raised while gathering or writing a domain's evidence (a cassette that cannot be written):
+            # an error of this check with its message, never a traceback.
+            undetermined = error_text(self.check, Indeterminate(str(exc)), [])
         if undetermined is not None:
             # Raised during setup, so pytest reports an error: neither a pass nor a fail.
             raise CouldNotDetermine(undetermined, pytrace=False)

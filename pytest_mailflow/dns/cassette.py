@@ -38,7 +38,7 @@ import dns.rdatatype
 import jsonschema
 import yaml
 
-from ..errors import CassetteError, Problem
+from ..errors import CassetteError, MailflowError, Problem
 from ..inputs import CASSETTE_MAX_BYTES, decode_text, read_input
 from ..names import InvalidDomainName, absolute, to_a_label
 from ..yamlload import Located, YamlLoadError, load_located
@@ -86,6 +86,10 @@ class Recorded:
     answer: Answer | None
     error: str | None
     line: int
+
+
+class CassetteWriteError(MailflowError):
+    """A recorded cassette could not be written."""
 
 
 class CassetteMissing(ResolutionError):
@@ -499,9 +503,22 @@ class CassetteSource:
         return known
 
     def flush(self) -> bool:
-        """Write what was recorded (atomically); returns whether the file was written."""
+        """Write what was recorded (atomically); returns whether the file was written.
+
+        Raises :class:`CassetteWriteError` when the cassette cannot be written (the folder is a file,
+        the disk is full, no permission), never a bare OSError.
+        """
         if not self._dirty:
             return False
+        try:
+            return self._write()
+        except OSError as exc:
+            raise CassetteWriteError(
+                f"cannot write the cassette {self.display}: {exc.strerror or exc}; the answers of this run "
+                "were not saved: check that the cassette folder (--mailflow-cassettes) is a writable folder"
+            ) from None
+
+    def _write(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with _folder_lock(self.path.parent):
             # Merge with what is on disk now: another process (one domain named in two policy files

@@ -145,3 +145,27 @@ def test_a_recording_run_killed_at_a_random_moment(tmp_path: Path, seed: int) ->
     text = path.read_text()
     assert Cassette.load(path).domain == DOMAIN
     assert text == previous or f"10 mx.{DOMAIN}." in text
+
+
+def test_a_cassette_that_cannot_be_written_is_an_error_with_its_cause(pytester: pytest.Pytester) -> None:
+    (pytester.path / "policy.yaml").write_text(
+        f"mailflow: 1\ndomains:\n  {DOMAIN}:\n    scenario: custom\n    rules: [MF-MX-001]\n"
+    )
+    (pytester.path / "not-a-folder").write_text("a file where the cassette folder should be\n")
+    with FaultServer(ZONE) as server:
+        result = pytester.runpytest(
+            "--mailflow",
+            "-p",
+            "no:cacheprovider",
+            "--mailflow-cassettes",
+            "not-a-folder",
+            "--mailflow-record-mode",
+            "once",
+            "--mailflow-nameserver",
+            f"127.0.0.1:{server.port}",
+        )
+    output = result.stdout.str()
+    assert "Traceback" not in output and "FileExistsError" not in output
+    result.assert_outcomes(errors=1)
+    assert f"cannot write the cassette not-a-folder/{DOMAIN}.yaml: " in output
+    assert "check that the cassette folder (--mailflow-cassettes) is a writable folder" in output
