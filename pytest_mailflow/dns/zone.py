@@ -225,7 +225,11 @@ class ZoneSource:
 
     def resolve(self, question: Question) -> Answer:
         rdtype = dns.rdatatype.from_text(question.rdtype)
-        name = dns.name.from_text(question.name)
+        try:
+            name = dns.name.from_text(question.name)
+        except dns.exception.DNSException as exc:
+            # A name built from zone data can be too long to ask (_25._tcp. before a 250-octet MX host).
+            raise ResolutionError(question, "not a name that can be asked", str(exc), "zone files") from None
         chain: list[str] = []
         provenance: list[str] = []
         for _ in range(MAX_CNAME_CHAIN):
