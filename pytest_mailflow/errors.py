@@ -23,16 +23,21 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.column}"
         text = f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
-        # Input files are untrusted: a control character quoted from one (a NUL, an escape sequence)
-        # must not reach the terminal or a CI log as itself.
-        return "".join(_escape(ch) for ch in text) if _CONTROL.search(text) else text
+        return printable(text)
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Control characters (but tab and newline), and the bidirectional overrides that make text read
+#: differently from what it holds ("Trojan Source").
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def _escape(char: str) -> str:
-    return char.encode("unicode_escape").decode("ascii") if _CONTROL.match(char) else char
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), newlines and tabs kept.
+
+    Input files and DNS answers are untrusted: what they hold (a NUL, a terminal escape sequence) is
+    quoted in messages and failure texts, and must not reach a terminal or a CI log as itself.
+    """
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class InputFileError(MailflowError):

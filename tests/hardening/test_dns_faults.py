@@ -246,3 +246,32 @@ def test_a_name_too_long_to_ask_is_a_resolution_error_live(server: FaultServer) 
     live = LiveSource([Server(server.address, server.port)], timeout=TIMEOUT, retries=0)
     with pytest.raises(ResolutionError):
         live.resolve(Question.of(f"_25._tcp.{LONG_HOST}", "TLSA"))
+
+
+def test_control_characters_in_dns_answers_are_escaped_in_failures(pytester: pytest.Pytester) -> None:
+    # Anyone's DNS (an SPF include target, a third party's MX) can hold bytes that a terminal would
+    # obey: an escape sequence or a right-to-left override must appear escaped in the failure text.
+    hostile = {
+        "b.example.": {"TXT": ['"v=spf1 \\027[2J\\027[31mred -all"'], "MX": ["10 mx.b.example."]},
+        "_dmarc.b.example.": {"TXT": ['"v=DMARC1; p=\\226\\128\\174reject"']},
+    }
+    (pytester.path / "policy.yaml").write_text(
+        "mailflow: 1\ndomains:\n  b.example:\n    scenario: custom\n    rules: [MF-SPF-002, MF-DMARC-002]\n"
+    )
+    with FaultServer(hostile) as running:
+        result = pytester.runpytest(
+            "--mailflow",
+            "-p",
+            "no:cacheprovider",
+            "--mailflow-source",
+            "live",
+            "--mailflow-nameserver",
+            f"127.0.0.1:{running.port}",
+            "--mailflow-timeout",
+            str(TIMEOUT),
+        )
+    output = result.stdout.str()
+    result.assert_outcomes(failed=2)
+    assert "\x1b" not in output and "\u202e" not in output
+    assert "\\x1b[2J\\x1b[31mred" in output
+    assert "\\u202ereject" in output
