@@ -108,9 +108,7 @@ class LatencyProxy:
         self.port = sock.getsockname()[1]
         _, listener = await self.loop.create_datagram_endpoint(lambda: _Udp(self), sock=sock)
         self.listener = listener
-        upstream, _ = await self.loop.create_datagram_endpoint(
-            lambda: _Upstream(self), remote_addr=self.upstream_addr
-        )
+        upstream, _ = await self.loop.create_datagram_endpoint(lambda: _Upstream(self), remote_addr=self.upstream_addr)
         self.upstream = upstream
         await asyncio.start_server(self._relay_tcp, "127.0.0.1", self.port)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from .engine import Undetermined
-from .errors import PolicyError
+from .errors import Indeterminate, MailflowError, PolicyError
 from .plan import Check, plan
 from .policy.load import is_policy_text, load_policy
 from .policy.model import DomainPolicy
@@ -28,7 +28,17 @@ def looks_like_policy(path: Path) -> bool:
             head = handle.read(MAX_POLICY_BYTES)
     except OSError:
         return False
-    return is_policy_text(head.decode("utf-8", errors="replace"))
+    if is_policy_text(head.decode("utf-8", errors="replace")):
+        return True
+    # A policy saved as UTF-16 (some Windows editors do) is collected too, so that loading it says
+    # how to re-save it instead of the file being skipped without a word.
+    wide = head[:4096]
+    if b"\0" not in wide:
+        return False
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+        if is_policy_text(wide.decode(encoding, errors="replace")):
+            return True
+    return False
 
 
 def _display(config: pytest.Config, path: Path) -> str:
@@ -107,6 +117,12 @@ class CheckItem(pytest.Item):
         except Undetermined as exc:
             undetermined = error_text(self.check, exc.error, exc.consulted)
             self.mailflow_detail = detail_of_error(self.check, exc.error, exc.consulted, undetermined)
+        except MailflowError as exc:
+            # Raised while gathering or writing a domain's evidence (a cassette that cannot be written):
+            # an error of this check with its message, never a traceback.
+            cause = Indeterminate(str(exc))
+            undetermined = error_text(self.check, cause, [])
+            self.mailflow_detail = detail_of_error(self.check, cause, [], undetermined)
         if undetermined is not None:
             # Raised during setup, so pytest reports an error: neither a pass nor a fail.
             raise CouldNotDetermine(undetermined, pytrace=False)

@@ -24,6 +24,8 @@ def to_a_label(text: str) -> str:
     raw = text.strip()
     if not raw or raw in {".", ".."}:
         raise InvalidDomainName("a domain name cannot be empty")
+    if raw.endswith(".."):
+        raise InvalidDomainName(f"'{text}' ends with more than one dot; write the name with one final dot or none")
     if raw.endswith("."):
         raw = raw[:-1]
     if _is_ip(raw):
@@ -38,6 +40,12 @@ def to_a_label(text: str) -> str:
     except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
         raise InvalidDomainName(f"'{text}' is not a valid domain name: {exc}") from None
     labels = ascii_text.split(".")
+    for label in labels:
+        if label.startswith("xn--") and not _punycode_ok(label):
+            raise InvalidDomainName(
+                f"'{text}' has the label '{label}', which starts with 'xn--' but is not valid punycode; "
+                "write the name in its Unicode form or copy the A-label again"
+            )
     if len(labels) < 2:
         raise InvalidDomainName(f"'{text}' has a single label; give the full domain name")
     for label in labels:
@@ -46,6 +54,16 @@ def to_a_label(text: str) -> str:
         if label.startswith("-") or label.endswith("-"):
             raise InvalidDomainName(f"'{text}' has a label that starts or ends with '-': '{label}'")
     return ascii_text
+
+
+def _punycode_ok(label: str) -> bool:
+    """Whether an A-label (``xn--...``) decodes to the Unicode label it stands for (RFC 5890 §2.3.2.1)."""
+    try:
+        decoded = label[4:].encode("ascii").decode("punycode")
+    except (UnicodeError, ValueError):
+        return False
+    # The decoding must hold something beyond ASCII, or it was never an IDN (xn--abc-).
+    return bool(decoded) and not decoded.isascii()
 
 
 def _is_ip(text: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .engine import Result
-from .errors import Indeterminate
+from .errors import Indeterminate, printable
 from .plan import Check
 from .rules.base import CheckContext
 
@@ -40,7 +40,7 @@ def failure_text(result: Result) -> str:
     lines += _block("observed", [*finding.observed, *finding.details])
     lines += _block("DNS", _capped(result.consulted))
     lines += _tail(check, finding.fix)
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def error_text(check: Check, error: Indeterminate, consulted: list[str]) -> str:
@@ -53,7 +53,7 @@ def error_text(check: Check, error: Indeterminate, consulted: list[str]) -> str:
             "(re-record the cassette, or check the name servers) and run again."
         ],
     )
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 MAX_DNS_LINES = 25

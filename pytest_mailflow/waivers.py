@@ -148,16 +148,14 @@ def load_waiver_files(files: Sequence[tuple[Path, str]]) -> tuple[Waiver, ...]:
     Raises :class:`WaiverError` listing every problem of every file (``path:line:col: key.path: message``).
     """
     loaded: list[_Loaded] = []
+    from .inputs import WAIVERS_MAX_BYTES, decode_text, read_input
+
     for path, display in files:
         try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problem = Problem(display, 1, 1, "", f"the file is not UTF-8 text ({exc.reason}); save it as UTF-8")
-            loaded.append(_Loaded(problems=[problem]))
-            continue
-        except OSError as exc:
-            problem = Problem(display, 1, 1, "", f"cannot read the waiver file: {exc.strerror or exc}")
-            loaded.append(_Loaded(problems=[problem]))
+            raw = read_input(path, display, what="waiver file", limit=WAIVERS_MAX_BYTES, error=WaiverError)
+            text = decode_text(raw, display, error=WaiverError)
+        except WaiverError as exc:
+            loaded.append(_Loaded(problems=list(exc.problems)))
             continue
         loaded.append(_load_text(text, display, str(path.resolve())))
     return _combine(loaded)

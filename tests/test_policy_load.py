@@ -142,7 +142,10 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     path.write_bytes(b"mailflow: 1\ndomains:\n  caf\xe9.example: {}\n")
     with pytest.raises(PolicyError) as caught:
         load_policy(path, "bad.yaml")
-    assert "bad.yaml:1:1: the file is not UTF-8 text" in str(caught.value)
+    # Located at the first byte that is not UTF-8 (line 3, column 6), saying what to do.
+    assert "bad.yaml:3:6: the file is not UTF-8 text (byte 0xe9: invalid continuation byte); save it as UTF-8" in str(
+        caught.value
+    )
 
 
 def test_defaults_merge_and_locations() -> None:

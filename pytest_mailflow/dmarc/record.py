@@ -95,6 +95,11 @@ class DmarcRecord:
     def get(self, tag: str, default: str | None = None) -> str | None:
         return self.tags.get(tag, default)
 
+    def render(self) -> str:
+        """The record rebuilt from its tags in their order, as ``tag=value; ...`` with lower-case names
+        (parts that were not tag=value pairs, and repeated tags, are left out)."""
+        return "; ".join(f"{tag}={self.tags[tag]}" for tag in self.order)
+
     def uris(self, tag: str) -> tuple[ReportUri, ...]:
         value = self.tags.get(tag)
         if not value:

@@ -32,10 +32,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import dns.exception
+import dns.name
+import dns.rdatatype
 import jsonschema
 import yaml
 
-from ..errors import CassetteError, Problem
+from ..errors import CassetteError, MailflowError, Problem
+from ..inputs import CASSETTE_MAX_BYTES, decode_text, read_input
 from ..names import InvalidDomainName, absolute, to_a_label
 from ..yamlload import Located, YamlLoadError, load_located
 from .base import Answer, DnsSource, Question, ResolutionError
@@ -63,10 +67,15 @@ _VALIDATOR = jsonschema.Draft202012Validator(_schema())
 
 
 def cassette_path(folder: Path, domain: str) -> Path:
-    """Where the cassette of a domain lives; a domain name can never leave the folder."""
+    """Where the cassette of a domain lives; a domain name can never leave the folder.
+
+    The file itself is not resolved: a symbolic link in its place is refused when the cassette is read
+    (see :meth:`Cassette.load`), as an invalid cassette of that domain, not as an error of the run.
+    """
     name = to_a_label(domain)
-    candidate = (folder / f"{name}.yaml").resolve()
-    if candidate.parent != folder.resolve():
+    base = folder.resolve()
+    candidate = base / f"{name}.yaml"
+    if candidate.parent != base or name in {".", ".."}:
         raise InvalidDomainName(f"'{domain}' would place its cassette outside {folder}")
     return candidate
 
@@ -78,6 +87,10 @@ class Recorded:
     answer: Answer | None
     error: str | None
     line: int
+
+
+class CassetteWriteError(MailflowError):
+    """A recorded cassette could not be written."""
 
 
 class CassetteMissing(ResolutionError):
@@ -105,12 +118,19 @@ class Cassette:
         self.domain_line = 1
 
     @classmethod
-    def load(cls, path: Path, display: str | None = None) -> Cassette:
+    def load(cls, path: Path, display: str | None = None, *, within: tuple[Path, ...] = ()) -> Cassette:
+        """Read a cassette file; ``within`` lists the folders a symbolic link in its place may lead into."""
         shown = display or str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise CassetteError([Problem(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
+        raw = read_input(
+            path,
+            shown,
+            what="cassette",
+            limit=CASSETTE_MAX_BYTES,
+            error=CassetteError,
+            within=within,
+            hint="a cassette holds one domain's answers; re-record it with --mailflow-record-mode=all",
+        )
+        text = decode_text(raw, shown, error=CassetteError)
         try:
             located = load_located(text, shown)
         except YamlLoadError as exc:
@@ -119,6 +139,16 @@ class Cassette:
 
     @classmethod
     def _from_located(cls, path: Path, located: Located) -> Cassette:
+        if not isinstance(located.data, dict):
+            raise CassetteError(
+                [
+                    located.problem(
+                        (),
+                        "a cassette is a mapping with 'mailflow_cassette: 1', 'domain' and 'answers' "
+                        "(is the file empty or cut short?); record it again with --mailflow-record-mode=all",
+                    )
+                ]
+            )
         problems = [
             located.problem(tuple(err.absolute_path), err.message)
             for err in sorted(_VALIDATOR.iter_errors(located.data), key=lambda e: list(e.absolute_path))
@@ -134,6 +164,17 @@ class Cassette:
         for index, item in enumerate(data["answers"]):
             where = ("answers", index)
             line = located.mark(where)[0]
+            checks: list[tuple[tuple[str | int, ...], str | None]] = [
+                ((*where, "name"), _name_problem(item["name"])),
+                ((*where, "type"), _type_problem(item["type"])),
+            ]
+            checks += [
+                ((*where, "cname_chain", i), _name_problem(n)) for i, n in enumerate(item.get("cname_chain", []))
+            ]
+            wrong = next(((at, message) for at, message in checks if message), None)
+            if wrong is not None:
+                problems.append(located.problem(*wrong))
+                continue
             question = Question.of(item["name"], item["type"])
             if question in entries:
                 problems.append(located.problem(where, f"{question} is recorded twice"))
@@ -208,6 +249,29 @@ class Cassette:
     def nearest(self, question: Question, count: int = 3) -> list[str]:
         recorded = [str(q) for q in sorted(self.entries)]
         return difflib.get_close_matches(str(question), recorded, n=count, cutoff=0.5)
+
+
+def _name_problem(text: str) -> str | None:
+    """Why a recorded name cannot be a name in a DNS question, if it cannot.
+
+    Spaces and '%' are possible (SPF macros expand into names such as ``% .example.com``, which the
+    RFC 7208 test suite asks about), so only what no question can hold is refused.
+    """
+    if any(not ch.isprintable() for ch in text):
+        return f"{text!r} holds control characters, which no DNS question as recorded holds; remove them"
+    try:
+        dns.name.from_text(text)
+    except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
+        return f"{text!r} is not a valid DNS name ({exc})"
+    return None
+
+
+def _type_problem(text: str) -> str | None:
+    try:
+        dns.rdatatype.from_text(text)
+    except dns.exception.DNSException:
+        return f"'{text}' is not a DNS record type (A, MX, TXT, ... or TYPE<number>)"
+    return None
 
 
 def dump(
@@ -295,6 +359,18 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
         raise
 
 
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temporary files that a killed writer of this cassette left behind.
+
+    Called with the folder lock held: no other recording writes this cassette now, so every
+    ``.<name>.*.tmp`` beside it is left over. (They are never read as cassettes either way: cassettes
+    are found by name, ``<domain>.yaml``.)
+    """
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 
 
@@ -338,11 +414,12 @@ class CassetteSource:
     def _load(self) -> Cassette | None:
         if not self._loaded:
             self._loaded = True
-            self._existed = self.path.is_file()
+            # Anything in the cassette's place counts (a link, a folder): it is reported, not recorded over.
+            self._existed = self.path.exists() or self.path.is_symlink()
             self._stamp = _stamp(self.path)
             if self._existed and self.mode != "all":
                 try:
-                    self._cassette = Cassette.load(self.path, self.display)
+                    self._cassette = Cassette.load(self.path, self.display, within=(self.path.parent,))
                 except CassetteError as exc:
                     self._error = exc
                 if self._cassette is not None and self.domain and self._cassette.domain != self.domain:
@@ -431,9 +508,22 @@ class CassetteSource:
         return known
 
     def flush(self) -> bool:
-        """Write what was recorded (atomically); returns whether the file was written."""
+        """Write what was recorded (atomically); returns whether the file was written.
+
+        Raises :class:`CassetteWriteError` when the cassette cannot be written (the folder is a file,
+        the disk is full, no permission), never a bare OSError.
+        """
         if not self._dirty:
             return False
+        try:
+            return self._write()
+        except OSError as exc:
+            raise CassetteWriteError(
+                f"cannot write the cassette {self.display}: {exc.strerror or exc}; the answers of this run "
+                "were not saved: check that the cassette folder (--mailflow-cassettes) is a writable folder"
+            ) from None
+
+    def _write(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with _folder_lock(self.path.parent):
             # Merge with what is on disk now: another process (one domain named in two policy files
@@ -443,7 +533,7 @@ class CassetteSource:
             written_by_other = self.mode == "all" and _stamp(self.path) not in (None, self._stamp)
             if (self.mode != "all" or written_by_other) and self.path.is_file():
                 try:
-                    base = Cassette.load(self.path, self.display)
+                    base = Cassette.load(self.path, self.display, within=(self.path.parent,))
                 except CassetteError:
                     base = self._cassette
             combined: dict[Question, Answer | ResolutionError] = {}
@@ -458,6 +548,7 @@ class CassetteSource:
             combined.update(self._recorded)
             fetches.update(self._fetched)
             text = dump(self.domain or self.path.stem, combined, keep_ttl=self.keep_ttl, fetches=fetches)
+            _remove_stale_temporaries(self.path)
             write_atomic(self.path, text)
             self._stamp = _stamp(self.path)
         self.written = True

@@ -17,10 +17,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..errors import InputFileError, Problem
+from ..inputs import OCTODNS_MAX_BYTES, decode_text, read_input
+from ..yamlload import YamlLoadError, check_structure
 from .zone import LoadedZone, zone_from_records
 
-_CONTEXT = re.compile(r"(\S+\.ya?ml), line (\d+), column (\d+)")
+# octoDNS's record context ("a.example.yaml, line 3, column 5") and PyYAML's marks ('in "a.example.yaml", line 3').
+_CONTEXT = re.compile(r"\"?([^\s\"]+\.ya?ml)\"?, line (\d+), column (\d+)")
+#: How deep ``!include`` may nest (an included file including another, ...).
+MAX_INCLUDE_DEPTH = 4
 #: SplitYamlProvider (deprecated in octoDNS) is not read: use YamlProvider with split_extension.
 YAML_PROVIDERS = {"octodns.provider.yaml.YamlProvider"}
 
@@ -46,11 +53,15 @@ def load_config(path: Path, display: str) -> list[tuple[str, LoadedZone | InputF
     """Zones of an octoDNS config file whose sources include a YAML provider; a zone that does not
     load is returned as its error, so the other zones still load."""
     octodns = _octodns()
+    precheck(path, display, path.parent)
     try:
         with path.open(encoding="utf-8") as handle:
             config = octodns.yaml.safe_load(handle, enforce_order=False)
     except Exception as exc:  # octoDNS raises plain YAML and constructor errors
-        raise InputFileError([Problem(display, _line(exc), 1, "", f"octoDNS config does not load: {exc}")]) from None
+        message = " ".join(str(exc).split())
+        raise InputFileError(
+            [Problem(display, _line(exc), 1, "", f"octoDNS config does not load: {message}")]
+        ) from None
     if not is_octodns_config(config):
         raise InputFileError([Problem(display, 1, 1, "", "not an octoDNS config (needs 'providers' and 'zones')")])
     enabled = ((config.get("manager") or {}).get("validators") or {}).get("enabled", ("legacy",))
@@ -112,10 +123,75 @@ def _enable_validators(octodns: Any, sets: Any) -> None:
         record.enable_validators(set(sets))
 
 
+def precheck(path: Path, display: str, folder: Path, depth: int = 0) -> None:
+    """What octoDNS is not asked to cope with: a file that is too large, not UTF-8, a YAML bomb, or
+    an ``!include`` of a file outside ``folder`` (octoDNS reads any path it is given, which would put
+    a file from elsewhere on the machine into the zone data and its error messages)."""
+    raw = read_input(path, display, what="octoDNS file", limit=OCTODNS_MAX_BYTES, within=(folder,))
+    text = decode_text(raw, display)
+    try:
+        node = check_structure(text, display)
+    except YamlLoadError as exc:
+        raise InputFileError([exc.problem]) from None
+    for include in _includes(node):
+        mark = include.start_mark
+        where = Problem(display, mark.line + 1, mark.column + 1, "", "")
+        target = Path(str(include.value))
+        if target.is_absolute() or ".." in target.parts or str(include.value).startswith("~"):
+            raise InputFileError(
+                [
+                    _with(
+                        where, f"!include {include.value}: only files in the zone folder can be included; copy it there"
+                    )
+                ]
+            )
+        if depth >= MAX_INCLUDE_DEPTH:
+            raise InputFileError([_with(where, f"!include nests more than {MAX_INCLUDE_DEPTH} files deep")])
+        precheck(path.parent / target, f"{Path(display).parent / target}", folder, depth + 1)
+
+
+def _zone_files(directory: Path, zone_name: str, options: dict[str, Any]) -> list[Path]:
+    """The files a YamlProvider reads for a zone: ``<zone>.yaml`` and, with ``split_extension``, the
+    ``*.yaml`` of the folder ``<zone><extension>`` (see octodns.provider.yaml)."""
+    name = zone_name if zone_name.endswith(".") else f"{zone_name}."
+    files = [directory / f"{name}yaml"]
+    extension = options.get("split_extension")
+    if isinstance(extension, str) and extension:
+        split = directory / f"{name[:-1]}{extension}"
+        if split.is_dir():
+            files += sorted(split.glob("*.yaml"))
+    return [f for f in files if f.is_file() or f.is_symlink()]
+
+
+def _with(problem: Problem, message: str) -> Problem:
+    return Problem(problem.path, problem.line, problem.column, problem.key_path, message)
+
+
+def _includes(node: yaml.Node | None) -> list[yaml.ScalarNode]:
+    found: list[yaml.ScalarNode] = []
+    stack = [node] if node is not None else []
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.ScalarNode) and current.tag == "!include":
+            found.append(current)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend((key, value))
+    return found
+
+
 def _populate(zone_name: str, source: str, directory: Path, options: dict[str, Any], display: str) -> LoadedZone:
     octodns = _octodns()
     options.setdefault("escaped_semicolons", True)  # octoDNS 1.x behaviour, stated so it does not warn
     _enable_validators(octodns, ("legacy",))
+    for zone_file in _zone_files(directory, zone_name, options):
+        precheck(zone_file, str(zone_file), directory)
     try:
         provider = octodns.provider.yaml.YamlProvider(source, str(directory), **options)
         zone = octodns.zone.Zone(zone_name if zone_name.endswith(".") else zone_name + ".", [])

@@ -31,7 +31,8 @@ def parse_rdata(rdtype: str, text: str) -> dns.rdata.Rdata:
             dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), text, origin=dns.name.root, relativize=False
         )
     except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
-        raise RecordSyntaxError(f"not a valid {rdtype} record: {text!r} ({exc})") from None
+        shown = text if len(text) <= 100 else f"{text[:100]}... ({len(text)} characters)"
+        raise RecordSyntaxError(f"not a valid {rdtype} record: {shown!r} ({exc})") from None
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

@@ -25,6 +25,7 @@ import dns.zone
 import dns.zonefile
 
 from ..errors import InputFileError, Problem
+from ..inputs import ZONE_MAX_BYTES, decode_text, read_input
 from .base import Answer, DnsSource, Question, ResolutionError, Status
 from .https import FetchError, HttpsResult, LiveFetcher
 
@@ -125,6 +126,13 @@ def load_zone_text(text: str, origin: str, display: str) -> LoadedZone:
         ) from None
     except dns.exception.DNSException as exc:
         raise InputFileError([Problem(display, 1, 1, "", f"zone file error: {exc}")]) from None
+    if zone.get_rdataset(zone.origin or dns.name.root, dns.rdatatype.SOA) is None:
+        # An empty or cut-short file would otherwise answer NXDOMAIN for every name of the zone, and
+        # name servers refuse to load a zone without its SOA record (RFC 1035 §5.2).
+        what = "holds no records" if not where else f"has no SOA record at its origin {zone.origin}"
+        raise InputFileError(
+            [Problem(display, 1, 1, "", f"the zone file {what}; name servers would not load it: add the SOA record")]
+        )
     return LoadedZone(zone.origin or dns.name.from_text(origin), zone, display, where)
 
 
@@ -158,11 +166,21 @@ def zone_from_records(origin: str, records: list[tuple[str, int, str, list[str],
 def load_zone_file(path: Path, origin: str | None = None, display: str | None = None) -> LoadedZone:
     """Load a BIND zone file; the origin defaults to $ORIGIN or the file name (``<zone>.zone``)."""
     shown = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputFileError([Problem(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
+    text = read_zone_text(path, shown)
     return load_zone_text(text, origin or zone_origin_of(path, text), shown)
+
+
+def read_zone_text(path: Path, display: str, within: tuple[Path, ...] = ()) -> str:
+    """The text of a BIND zone file, read as untrusted input (size, file type, encoding, links)."""
+    raw = read_input(
+        path,
+        display,
+        what="zone file",
+        limit=ZONE_MAX_BYTES,
+        within=within,
+        hint="split the zone into smaller files, or leave this one out of --mailflow-zones",
+    )
+    return decode_text(raw, display)
 
 
 def zone_origin_of(path: Path, text: str) -> str:
@@ -231,7 +249,11 @@ class ZoneSource:
 
     def resolve(self, question: Question) -> Answer:
         rdtype = dns.rdatatype.from_text(question.rdtype)
-        name = dns.name.from_text(question.name)
+        try:
+            name = dns.name.from_text(question.name)
+        except dns.exception.DNSException as exc:
+            # A name built from zone data can be too long to ask (_25._tcp. before a 250-octet MX host).
+            raise ResolutionError(question, "not a name that can be asked", str(exc), "zone files") from None
         chain: list[str] = []
         provenance: list[str] = []
         for _ in range(MAX_CNAME_CHAIN):

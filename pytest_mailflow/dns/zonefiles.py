@@ -19,8 +19,9 @@ import dns.exception
 import dns.name
 
 from ..errors import InputFileError, Problem
+from ..inputs import outside
 from . import octodns_zones
-from .zone import BrokenZone, LoadedZone, load_zone_file, zone_origin_of
+from .zone import BrokenZone, LoadedZone, load_zone_text, read_zone_text, zone_origin_of
 
 BIND_SUFFIXES = (".zone", ".db")
 
@@ -82,7 +83,24 @@ def _is_bind(path: Path) -> bool:
 def _load_folder(folder: Path, rootdir: Path, found: ZoneSet) -> None:
     configs: list[Path] = []
     zone_yaml: list[Path] = []
+    # Files found by listing a folder were not named by the user: a link among them must stay inside
+    # the folder (or the repository), or it could make the run read any file on the machine.
+    within = (folder, rootdir)
     for path in sorted(folder.iterdir()):
+        if path.is_symlink() and (path.suffix in {".yaml", ".yml"} or _is_bind(path)) and outside(path, within):
+            problem = Problem(
+                _display(path, rootdir),
+                1,
+                1,
+                "",
+                f"this zone file is a symbolic link to a file outside {_display(folder, rootdir)}, which is not "
+                "read; put the file itself there instead of a link",
+            )
+            yaml_zone = path.suffix in {".yaml", ".yml"}
+            found.add_error(
+                path.name[: -len(path.suffix)] if yaml_zone else zone_origin_of(path, ""), InputFileError([problem])
+            )
+            continue
         if path.is_file() and path.suffix in {".yaml", ".yml"}:
             (configs if _is_octodns_config(path) else zone_yaml).append(path)
         elif path.is_file() and _is_bind(path):
@@ -118,13 +136,13 @@ def _load_file(path: Path, rootdir: Path, found: ZoneSet) -> None:
             _load_octodns_zone(path, display, found)
         return
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        found.add_error(path.stem, InputFileError([Problem(display, 1, 1, "", f"not UTF-8 text ({exc.reason})")]))
+        text = read_zone_text(path, display)
+    except InputFileError as exc:
+        found.add_error(zone_origin_of(path, ""), exc)
         return
     origin = zone_origin_of(path, text)
     try:
-        found.zones.append(load_zone_file(path, origin, display))
+        found.zones.append(load_zone_text(text, origin, display))
     except InputFileError as exc:
         found.add_error(origin, exc)
 

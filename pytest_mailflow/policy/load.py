@@ -19,6 +19,7 @@ import jsonschema
 from ..dmarc.record import parse_uri
 from ..errors import PolicyError, Problem
 from ..hints import did_you_mean
+from ..inputs import POLICY_MAX_BYTES, decode_text, read_input
 from ..names import InvalidDomainName, relative, to_a_label
 from ..yamlload import Located, YamlLoadError, load_located
 from .model import (
@@ -61,13 +62,15 @@ def _validator() -> jsonschema.protocols.Validator:
 
 def load_policy(path: Path, display: str | None = None) -> Policy:
     shown = display or str(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            [Problem(shown, 1, 1, "", f"the file is not UTF-8 text ({exc.reason}); save it as UTF-8")]
-        ) from None
-    return load_policy_text(text, shown)
+    raw = read_input(
+        path,
+        shown,
+        what="policy file",
+        limit=POLICY_MAX_BYTES,
+        error=PolicyError,
+        hint="split the domains over several policy files",
+    )
+    return load_policy_text(decode_text(raw, shown, error=PolicyError), shown)
 
 
 def load_policy_text(text: str, display: str) -> Policy:
@@ -104,6 +107,9 @@ class _Builder:
                 name = to_a_label(written)
             except InvalidDomainName as exc:
                 self.fail(path, str(exc), key=True)
+                continue
+            if "_" in name:
+                self.fail(path, _underscore(written, "a domain that sends or receives mail"), key=True)
                 continue
             if name in seen:
                 first = self.located.mark(("domains", seen[name]), key=True)[0]
@@ -152,7 +158,7 @@ class _Builder:
         mx = (entry.get("expect") or {}).get("mx") or {}
         for index, host in enumerate(mx.get("hosts") or ()):
             value = host["host"] if isinstance(host, dict) else host
-            self._check_host((*path, "expect", "mx", "hosts", index), value)
+            self._check_host((*path, "expect", "mx", "hosts", index), value, mail_host=True)
         for index, host in enumerate(mx.get("forbid") or ()):
             self._check_host((*path, "expect", "mx", "forbid", index), host)
         self._check_params((*path, "params"), entry.get("params") or {})
@@ -163,7 +169,7 @@ class _Builder:
         for group in ("on_premises", "third_party", "previous_provider"):
             section = params.get(group) or {}
             for index, host in enumerate(section.get("mx") or ()):
-                self._check_host((*path, group, "mx", index), host)
+                self._check_host((*path, group, "mx", index), host, mail_host=True)
             if section.get("spf_include"):
                 self._check_host((*path, group, "spf_include"), section["spf_include"])
         for index, uri in enumerate((params.get("reports") or {}).get("rua") or ()):
@@ -182,11 +188,14 @@ class _Builder:
         if problem:
             self.fail(path, f"'{value}' is not a report address: {problem}")
 
-    def _check_host(self, path: tuple[str | int, ...], value: str) -> None:
+    def _check_host(self, path: tuple[str | int, ...], value: str, *, mail_host: bool = False) -> None:
         try:
-            to_a_label(value)
+            name = to_a_label(value)
         except InvalidDomainName as exc:
             self.fail(path, str(exc))
+            return
+        if mail_host and "_" in name:
+            self.fail(path, _underscore(value, "an MX host"))
 
     def _domain(self, name: str, written: str, entry: dict[str, Any], defaults: dict[str, Any]) -> DomainPolicy | None:
         path = ("domains", written)
@@ -246,6 +255,12 @@ class _Builder:
                 if all(isinstance(part, str) for part in rest):
                     lines[tuple(str(p) for p in rest)] = line
         return lines
+
+
+def _underscore(written: str, what: str) -> str:
+    # SPF include targets and DKIM names may hold '_' (_spf.example.com); mail domains and MX hosts may
+    # not: RFC 5321 §4.1.2 allows letters, digits and '-' only, so no mail could be addressed to them.
+    return f"'{written}' holds '_', which {what} cannot (RFC 5321 §4.1.2: letters, digits and '-'); check the name"
 
 
 @functools.cache

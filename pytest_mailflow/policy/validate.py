@@ -65,7 +65,28 @@ def problems(validator: jsonschema.protocols.Validator, located: Located) -> lis
     for problem in found:
         if problem not in unique:
             unique.append(problem)
-    return unique
+    return _one_per_mistake(unique)
+
+
+def _one_per_mistake(found: list[Problem]) -> list[Problem]:
+    """Drop the echoes of one mistake: 'missing required key X' beside "unknown key 'x' (did you mean
+    'X'?)" in the same mapping, and range or format complaints about a value of the wrong type."""
+    suggested = set()
+    for problem in found:
+        if problem.message.startswith("unknown key '") and "(did you mean '" in problem.message:
+            parent = problem.key_path.rpartition(".")[0] if "." in problem.key_path else ""
+            suggested.add((parent, problem.message.split("(did you mean '", 1)[1].split("'", 1)[0]))
+    wrong_type = {p.key_path for p in found if p.message.startswith("expected ") and ", got " in p.message}
+    kept = []
+    for problem in found:
+        missing = problem.message.startswith("missing required key '")
+        if missing and (problem.key_path, problem.message.split("'")[1]) in suggested:
+            continue
+        typed = problem.message.startswith("expected ") and ", got " in problem.message
+        if problem.key_path in wrong_type and not typed:
+            continue
+        kept.append(problem)
+    return kept
 
 
 def _explain(error: ValidationError, located: Located) -> list[Problem]:
@@ -92,6 +113,21 @@ def _explain(error: ValidationError, located: Located) -> list[Problem]:
         options = [str(o) for o in choices]
         hint = did_you_mean(str(error.instance), options)
         return [located.problem(path, f"'{error.instance}' is not one of: {', '.join(options)}{hint}")]
+    if error.validator in {"anyOf", "oneOf"} and error.context:
+        # No branch takes a value of this type: name the types that would do.
+        wanted_types: list[str] = []
+        for sub in error.context:
+            if sub.validator == "type" and list(sub.path) == []:
+                value: Any = sub.validator_value
+                wanted_types += [value] if isinstance(value, str) else list(value)
+        if wanted_types and all(
+            sub.validator == "type" for sub in error.context if list(sub.path) == [] and sub.validator != "enum"
+        ):
+            expected = " or ".join(dict.fromkeys(_TYPE_NAMES.get(n, n) for n in wanted_types))
+            got = f"{_python_type(error.instance)} ({error.instance!r})"
+            return [located.problem(path, f"expected {expected}, got {got}")]
+    if error.validator == "const" and path == ("mailflow",) and error.instance is None:
+        return [located.problem(path, "the schema version is missing: write mailflow: 1")]
     if error.validator == "const" and path == ("mailflow",) and str(error.instance) == "1":
         return [located.problem(path, "write the schema version as a number: mailflow: 1")]
     if error.validator == "const" and path == ("mailflow",):

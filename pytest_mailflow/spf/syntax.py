@@ -38,6 +38,15 @@ class Term:
     is_modifier: bool
     qualifier: str = "+"
     target: str | None = None  # domain-spec, IP network, or modifier value
+    cidr: str = ""  # the dual-cidr-length of an 'a' or 'mx' mechanism as written ("/24", "//64", "/24//64")
+
+    def render(self) -> str:
+        """The term in canonical form: lower-case names, no '+' qualifier (it is the default, §4.6.2)."""
+        if self.is_modifier:
+            return f"{self.kind}={self.target or ''}"
+        qualifier = "" if self.qualifier == "+" else self.qualifier
+        target = f":{self.target}" if self.target is not None else ""
+        return f"{qualifier}{self.kind}{target}{self.cidr}"
 
     @property
     def has_macro(self) -> bool:
@@ -58,6 +67,10 @@ class SpfRecord:
     @property
     def mechanisms(self) -> tuple[Term, ...]:
         return tuple(t for t in self.terms if not t.is_modifier)
+
+    def render(self) -> str:
+        """The record rebuilt from its terms (terms that did not parse are left out)."""
+        return " ".join(["v=spf1", *(term.render() for term in self.terms)])
 
     def modifier(self, name: str) -> Term | None:
         return next((t for t in self.terms if t.is_modifier and t.kind == name), None)
@@ -168,7 +181,7 @@ def _parse_mechanism(token: str, qualifier: str, kind: str, rest: str) -> tuple[
         if error:
             return None, error
     error = _check_domain_spec(target, token) if target else None
-    return Term(token, kind, False, qualifier, target), error
+    return Term(token, kind, False, qualifier, target, rest), error
 
 
 def _parse_ip(token: str, qualifier: str, kind: str, value: str) -> tuple[Term | None, str | None]:

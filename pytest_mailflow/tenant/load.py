@@ -35,6 +35,7 @@ import jsonschema
 
 from ..errors import InputFileError, Problem
 from ..hints import did_you_mean
+from ..inputs import TENANT_EXPORT_MAX_BYTES, read_input
 from ..policy.validate import problems as schema_problems
 from ..yamlload import Located as _Marks
 from ..yamlload import YamlLoadError, load_located
@@ -72,10 +73,14 @@ def load_tenant_export(path: Path, display: str) -> TenantExport:
         raise _error(
             display, f"no such tenant export file; write one with {SCRIPT} and check the policy's tenant_export"
         )
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _error(display, f"cannot read the tenant export: {exc.strerror or exc}") from None
+    raw = read_input(
+        path,
+        display,
+        what="tenant export",
+        limit=TENANT_EXPORT_MAX_BYTES,
+        error=TenantExportError,
+        hint=f"export only the objects {SCRIPT} writes",
+    )
     return read_tenant_export(raw, display)
 
 
@@ -168,6 +173,8 @@ def _decode(raw: bytes, display: str) -> str:
 _YAML_UNSAFE = re.compile("[^\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+#: Above this size the line numbers are not worth the time the YAML reader takes (about 4 s per MiB).
+_MAX_LINE_READER_CHARS = 2 * 1024 * 1024
 _NO_LINES = "{}:1:1: the line-number reader gave up on this file (too large?); its objects are located at line 1"
 
 
@@ -184,7 +191,12 @@ def _parse(text: str, display: str) -> tuple[_Marks, list[str]]:
 
     try:
         data = json.loads(text, object_pairs_hook=pairs)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):
+            # Python refuses integers of thousands of digits (int_max_str_digits).
+            raise _error(
+                display, f"a number in the file has thousands of digits, which no export value has; re-run {SCRIPT}"
+            ) from None
         start = text.lstrip()[:1]
         if start == "<":
             hint = f"; this looks like XML (Export-Clixml?): write the export with {SCRIPT}"
@@ -199,6 +211,8 @@ def _parse(text: str, display: str) -> tuple[_Marks, list[str]]:
     # The YAML reader only finds the line numbers; the JSON reader has checked the text and gives the
     # values. A space in place of each YAML-unsafe character keeps every line and column.
     try:
+        if len(text) > _MAX_LINE_READER_CHARS:
+            raise RecursionError  # the line-number reader is pure Python: skip it, as if it had given up
         marks = load_located(_YAML_UNSAFE.sub(" ", text), display)
     except YamlLoadError as exc:
         if duplicates and "duplicate key" in exc.problem.message:

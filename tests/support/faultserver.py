@@ -13,6 +13,13 @@ lower-case absolute query name (``"timeout.test."``), or a ``(name, rdtype)`` pa
 * ``"malformed"``: bytes that start like a reply to the query (same ID) but do not parse.
 * ``"oversized"``: over UDP TC=1; over TCP the largest reply DNS/TCP can carry (a ~64 KB TXT RRset).
 * ``"cname_loop"``: name CNAME itself; ``cname_loop(a, b)`` gives the two-name loop a -> b -> a.
+* ``"wrong_id"``, ``"wrong_question"``: a well-formed reply to another query (ID changed, or another name).
+* ``"decoy_first"``: over UDP a reply with the wrong ID (as a spoofer would send), then the right answer.
+* ``"garbage"``: bytes that are no DNS message at all (not even the query's ID).
+* ``"tc_then_silent"``: over UDP TC=1; over TCP the connection is accepted and never answered.
+* ``"flood"``: over UDP TC=1; over TCP the largest reply, then 1 MiB more bytes on the same connection.
+
+``FaultServer(..., tcp=False)`` refuses TCP connections (nothing listens), for truncation with no TCP.
 
 Queries are counted per (name, type, transport): ``server.count("trunc.test.", "TXT", "tcp")``.
 Replies only ever go back to the loopback client that asked; CNAME chains are bounded.
@@ -66,6 +73,12 @@ Kind = Literal[
     "malformed",
     "oversized",
     "cname_loop",
+    "wrong_id",
+    "wrong_question",
+    "decoy_first",
+    "garbage",
+    "tc_then_silent",
+    "flood",
 ]
 Transport = Literal["udp", "tcp"]
 BehaviourSpec: TypeAlias = "Behaviour | str | Mapping[str, Sequence[str]]"  # a Kind name, records, or Behaviour
@@ -78,6 +91,7 @@ Behaviours: TypeAlias = (
 MAX_CHAIN = 16  # CNAME links followed inside one reply
 MAX_TCP_CLIENTS = 64
 TCP_MAX_MESSAGE = 65535
+FLOOD_BYTES = 1024 * 1024
 _POLL = 0.05  # how often the loops look at the stop flag
 _SEND_TIMEOUT = 2.0
 _ERROR_RCODES: dict[str, dns.rcode.Rcode] = {
@@ -179,6 +193,18 @@ STANDARD_BEHAVIOURS: dict[BehaviourKey, Behaviour] = {
 }
 
 
+class _Stream(bytes):
+    """A reply with more around it: a UDP datagram sent ``before`` it, or TCP bytes sent ``after`` it."""
+
+    before: bytes
+    after: bytes
+
+    def __new__(cls, message: bytes, *, before: bytes = b"", after: bytes = b"") -> Self:
+        made = super().__new__(cls, message)
+        made.before, made.after = before, after
+        return made
+
+
 class Query(NamedTuple):
     name: str  # lower-case, absolute
     rdtype: str  # "TXT"
@@ -195,12 +221,14 @@ class FaultServer:
         behaviours: Behaviours | None = None,
         *,
         default: BehaviourSpec = "nxdomain",
+        tcp: bool = True,
     ) -> None:
         self.behaviours: dict[tuple[str, int | None], Behaviour] = {}
         for key, spec in (behaviours or {}).items():
             name, rdtype = (key, None) if isinstance(key, str) else (key[0], int(_rdtype(key[1])))
             self.behaviours[(_absolute(name), rdtype)] = Behaviour.of(spec)
         self.default = Behaviour.of(default)
+        self.tcp = tcp
         self.port = 0
         self._lock = threading.Lock()
         self._queries: list[Query] = []
@@ -221,8 +249,10 @@ class FaultServer:
         self.port = self._udp.getsockname()[1]
         self._udp.settimeout(_POLL)
         self._tcp.settimeout(_POLL)
-        self._tcp.listen(16)
-        self._threads = [self._spawn(self._serve_udp, "udp"), self._spawn(self._serve_tcp, "tcp-accept")]
+        self._threads = [self._spawn(self._serve_udp, "udp")]
+        if self.tcp:  # otherwise the port stays bound, but a TCP connection to it is refused
+            self._tcp.listen(16)
+            self._threads.append(self._spawn(self._serve_tcp, "tcp-accept"))
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -312,20 +342,37 @@ class FaultServer:
         behaviour = self.behaviour_for(qname, rdtype)
         kind = behaviour.kind
 
-        if kind == "timeout":
+        if kind == "timeout" or (kind == "tc_then_silent" and transport == "tcp"):
             return None
         if kind == "malformed":
             return _malformed(query.id)
+        if kind == "garbage":
+            return bytes(range(7, 7 + 11))  # shorter than a header, and not the query's ID
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         if kind in _ERROR_RCODES:
             response.set_rcode(_ERROR_RCODES[kind])
             return response.to_wire()
-        if transport == "udp" and kind in ("truncate", "oversized"):
+        if transport == "udp" and kind in ("truncate", "oversized", "tc_then_silent", "flood"):
             response.flags |= dns.flags.TC
             return response.to_wire()
         if kind == "oversized":
             return _oversized(response, question.name, rdtype)
+        if kind == "flood":
+            return _Stream(_oversized(response, question.name, rdtype), after=b"\xff" * FLOOD_BYTES)
+        if kind == "wrong_id":
+            response.id = (query.id + 1) % 65536
+            return response.to_wire()
+        if kind == "decoy_first":
+            self._answer(response, question.name, rdtype, behaviour)
+            decoy = dns.message.make_response(query)
+            decoy.id = (query.id + 1) % 65536
+            return _Stream(response.to_wire(), before=decoy.to_wire()) if transport == "udp" else response.to_wire()
+        if kind == "wrong_question":
+            other = dns.message.make_query(dns.name.from_text("other.test."), rdtype, id=query.id)
+            wrong = dns.message.make_response(other)
+            wrong.flags |= dns.flags.AA
+            return wrong.to_wire()
         self._answer(response, question.name, rdtype, behaviour)
         limit = TCP_MAX_MESSAGE if transport == "tcp" else max(512, min(udp_limit, TCP_MAX_MESSAGE))
         try:
@@ -344,7 +391,7 @@ class FaultServer:
             if behaviour.kind == "nxdomain":
                 response.set_rcode(dns.rcode.NXDOMAIN)
                 return
-            if behaviour.kind not in ("answer", "nodata", "truncate", "cname_loop"):
+            if behaviour.kind not in ("answer", "nodata", "truncate", "cname_loop", "decoy_first"):
                 return  # a fault at a CNAME target: leave the chain where it is
             if rdtype == dns.rdatatype.ANY:
                 for rdatas in behaviour.all_rdatas().values():
@@ -385,6 +432,8 @@ class FaultServer:
             reply = self.reply(wire, "udp", _udp_payload(wire))
             if reply is not None:
                 try:
+                    if getattr(reply, "before", b""):
+                        sock.sendto(reply.before, peer)  # type: ignore[attr-defined]
                     sock.sendto(reply, peer)
                 except OSError:
                     continue
@@ -420,7 +469,7 @@ class FaultServer:
                     continue  # "timeout": keep the connection until the client gives up
                 conn.settimeout(_SEND_TIMEOUT)
                 try:
-                    conn.sendall(struct.pack("!H", len(reply)) + reply)
+                    conn.sendall(struct.pack("!H", len(reply)) + reply + getattr(reply, "after", b""))
                 except OSError:
                     return
                 conn.settimeout(_POLL)
