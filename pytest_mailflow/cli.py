@@ -52,7 +52,7 @@ from .rules.connectors import any_sender, applies_to, covers, hybrid_inbound, re
 from .rules.dkim import MicrosoftTarget, microsoft_target
 from .rules.m365 import autodiscover_clouds, mx_clouds, spf_include_clouds
 from .rulesdoc import FAMILY_TITLES, families, render
-from .sources import FALLBACKS, SourceSettings, ZoneFactory, build_sources
+from .sources import FALLBACKS, SourceSettings, ZoneFactory, build_sources, close_sources
 from .spf.tree import SpfNode, build_tree, includes_in
 from .tenant.load import TenantExportError, load_tenant_export
 from .tenant.model import InboundConnector, OutboundConnector, TenantExport
@@ -1073,11 +1073,14 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
     policy_shown = _shown(output, cwd) if output is not None else "mailflow-init.yaml"
     memos: dict[str, _Memo] = {}
     proposals: list[Proposal] = []
-    for domain in domains:
-        memo = _Memo(factory.source_for(domain, policy_shown))
-        memos[domain] = memo
-        facts = read_facts(domain, _gather(domain, memo))
-        proposals.append(propose(facts, args.scenario, export, export_path))
+    try:
+        for domain in domains:
+            memo = _Memo(factory.source_for(domain, policy_shown))
+            memos[domain] = memo
+            facts = read_facts(domain, _gather(domain, memo))
+            proposals.append(propose(facts, args.scenario, export, export_path))
+    finally:
+        close_sources(factory)
     header = [
         f"Starter mail-flow policy written by `{PROG} init` from {_describe(settings)}.",
         "Lines marked 'guess' were inferred from DNS: check them (docs/scenarios.md describes each scenario).",

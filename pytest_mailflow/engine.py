@@ -16,6 +16,7 @@ from .gather import GatherRequest, gather
 from .plan import Check
 from .policy.model import DomainPolicy
 from .rules.base import CheckContext, Finding
+from .sources import close_sources
 from .tenant.load import TenantExportError, load_tenant_export
 from .tenant.model import TenantExport
 
@@ -137,9 +138,7 @@ class Engine:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(RuntimeError("the run ended before this domain was gathered"))
-        resolver = self.resolver
-        if resolver is not None:
-            resolver.close()
+        close_sources(self.sources)
 
     def dns_counts(self) -> dict[str, int]:
         """What this process sent to live DNS (plain numbers, so that xdist workers can send them back)."""

@@ -543,14 +543,17 @@ def _fixture_settings(config: pytest.Config) -> SourceSettings:
 
 
 @pytest.fixture(scope="session")
-def mailflow_sources(pytestconfig: pytest.Config) -> SourceFactory:
+def mailflow_sources(pytestconfig: pytest.Config) -> Iterator[SourceFactory]:
     """The active source factory (what policy checks use): ``.source_for(domain, policy_path)``."""
-    from .sources import build_sources
+    from .sources import build_sources, close_sources
 
     engine = pytestconfig.stash.get(ENGINE, None)
     if engine is not None:
-        return engine.sources
-    return build_sources(_fixture_settings(pytestconfig), pytestconfig.rootpath)
+        yield engine.sources
+        return
+    sources = build_sources(_fixture_settings(pytestconfig), pytestconfig.rootpath)
+    yield sources
+    close_sources(sources)
 
 
 @pytest.fixture(scope="session")
@@ -565,16 +568,17 @@ def mailflow_live_source(pytestconfig: pytest.Config) -> DnsSource:
 
 
 @pytest.fixture(scope="session")
-def mailflow_zone_source(pytestconfig: pytest.Config) -> DnsSource:
+def mailflow_zone_source(pytestconfig: pytest.Config) -> Iterator[DnsSource]:
     """The zone files given with --mailflow-zones (or ini mailflow_zones), with the configured fallback."""
-    from .sources import ZoneFactory, build_sources
+    from .sources import ZoneFactory, build_sources, close_sources
 
     settings = _fixture_settings(pytestconfig)
     if not settings.zones:
         pytest.fail("mailflow_zone_source needs --mailflow-zones PATH (or ini mailflow_zones)", pytrace=False)
     factory = build_sources(settings, pytestconfig.rootpath)
     assert isinstance(factory, ZoneFactory)
-    return factory.source_for("zones.invalid", "fixtures")
+    yield factory.source_for("zones.invalid", "fixtures")
+    close_sources(factory)
 
 
 @pytest.fixture

@@ -144,3 +144,11 @@ def build_sources(settings: SourceSettings, rootdir: Path) -> CassetteFolderFact
     else:
         fallback = None
     return ZoneFactory(cached_zone_set(settings.zones, rootdir), fallback)
+
+
+def close_sources(sources: object) -> None:
+    """Stop the shared resolver's event loop, when the sources have one (it is a daemon thread, but a
+    long-lived process that builds sources more than once should not keep them all)."""
+    resolver = getattr(sources, "resolver", None)
+    if isinstance(resolver, SharedResolver):
+        resolver.close()

@@ -190,10 +190,11 @@ def test_aliases_pointing_at_each_other_across_zones_fail_without_deadlock(knot:
 
 
 def test_the_event_loop_starts_on_first_use_and_stops_on_close(server: FaultServer) -> None:
+    before = set(threading.enumerate())
     resolver = SharedResolver(plain(server))
-    before = {t.name for t in threading.enumerate()}
-    assert "mailflow-dns" not in before
+    assert set(threading.enumerate()) == before
     resolver.resolve(Question.of("ok.test", "A"))
-    assert "mailflow-dns" in {t.name for t in threading.enumerate()}
+    (started,) = set(threading.enumerate()) - before
+    assert started.name == "mailflow-dns" and started.daemon
     resolver.close()
-    assert "mailflow-dns" not in {t.name for t in threading.enumerate()}
+    assert not started.is_alive()

@@ -31,6 +31,9 @@ from .base import Answer, Question, ResolutionError
 from .https import HttpsResult, LiveFetcher
 
 MAX_CNAME_CHAIN = 16
+#: A UDP reply with another ID or question, or one that does not parse, is dropped and the wait goes on
+#: until the timeout (RFC 5452 §9.1): a stray or forged datagram must not decide the answer.
+_DISCARD_DECOYS = {"ignore_unexpected": True, "ignore_errors": True}
 _RCODE_CAUSES = {dns.rcode.SERVFAIL: "SERVFAIL", dns.rcode.REFUSED: "REFUSED", dns.rcode.FORMERR: "FORMERR"}
 
 
@@ -70,6 +73,15 @@ def system_servers() -> list[Server]:
     except dns.exception.DNSException as exc:
         raise ValueError(f"no system resolver configured ({exc}); give --mailflow-nameserver") from None
     return [Server(str(ns), 53) for ns in resolver.nameservers]
+
+
+def askable_name(question: Question) -> dns.name.Name:
+    """The question's name for the wire, or :class:`ResolutionError` when no server could be asked it
+    (a name built from DNS data can be over 255 octets: ``_25._tcp.`` before a 250-octet MX host)."""
+    try:
+        return dns.name.from_text(question.name)
+    except dns.exception.DNSException as exc:
+        raise ResolutionError(question, "not a name that can be asked", str(exc), "live DNS") from None
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,7 @@ class LiveSource:
         return self._resolve(question, frozenset())
 
     def _resolve(self, question: Question, seen: frozenset[dns.name.Name]) -> Answer:
-        name = dns.name.from_text(question.name)
+        name = askable_name(question)
         response, where = self.exchange(question)
         step = read_response(question, name, response, where, seen)
         if isinstance(step, Answer):
@@ -165,7 +177,7 @@ class LiveSource:
         for server, query in self._attempts(question):
             try:
                 response, used_tcp = dns.query.udp_with_fallback(
-                    query, server.address, timeout=self.timeout, port=server.port
+                    query, server.address, timeout=self.timeout, port=server.port, **_DISCARD_DECOYS
                 )
             except Exception as exc:
                 causes.append(_failure(exc, server))
@@ -182,7 +194,7 @@ class LiveSource:
         for server, query in self._attempts(question):
             try:
                 response, used_tcp = await dns.asyncquery.udp_with_fallback(
-                    query, server.address, timeout=self.timeout, port=server.port
+                    query, server.address, timeout=self.timeout, port=server.port, **_DISCARD_DECOYS
                 )
             except Exception as exc:
                 causes.append(_failure(exc, server))

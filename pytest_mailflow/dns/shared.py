@@ -23,7 +23,7 @@ import dns.name
 
 from .base import Answer, Question, ResolutionError
 from .https import HttpsResult, LiveFetcher
-from .live import Alias, LiveSource, read_response
+from .live import Alias, LiveSource, askable_name, read_response
 
 Outcome = Answer | ResolutionError
 
@@ -132,8 +132,9 @@ class SharedResolver:
         future.set_result(outcome)
 
     async def _ask(self, question: Question, seen: frozenset[dns.name.Name]) -> Answer:
+        name = askable_name(question)
         response, where = await self._exchange(question)
-        step = read_response(question, dns.name.from_text(question.name), response, where, seen)
+        step = read_response(question, name, response, where, seen)
         if isinstance(step, Answer):
             return step
         return step.extend(question, await self._chase(question, step))

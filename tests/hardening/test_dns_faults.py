@@ -14,6 +14,7 @@ import pytest
 
 from pytest_mailflow.dns.base import Question, ResolutionError
 from pytest_mailflow.dns.live import LiveSource, Server
+from pytest_mailflow.dns.shared import SharedResolver
 from tests.hardening.guard import deadline
 from tests.support.faultserver import Behaviour, BehaviourKey, BehaviourSpec, FaultServer, cname_loop
 
@@ -45,16 +46,16 @@ ZONE: dict[BehaviourKey, BehaviourSpec] = {
     **DEEP,
 }
 
-#: A reply that does not belong to the query is FORMERR today; once dns/live.py discards such replies
-#: and waits on (see the xfail at the end), the wait ends in TIMEOUT. Either is an error with its cause.
-UNEXPECTED = ("FORMERR", "TIMEOUT")
+#: A reply that does not belong to the query is discarded (RFC 5452 §9.1): when no real answer follows,
+#: the wait ends in TIMEOUT, an error with its cause.
+UNEXPECTED = ("TIMEOUT",)
 #: Fault domains: every check is an error whose message names the cause (one of these).
 FAULTS: dict[str, tuple[str, ...]] = {
     "timeout.test": ("TIMEOUT",),
     "servfail.test": ("SERVFAIL",),
     "refused.test": ("REFUSED",),
     "formerr.test": ("FORMERR",),
-    "malformed.test": ("FORMERR",),
+    "malformed.test": UNEXPECTED,
     "garbage.test": UNEXPECTED,
     "wrongid.test": UNEXPECTED,
     "wrongq.test": UNEXPECTED,
@@ -194,19 +195,17 @@ def test_a_dead_server_then_a_good_one(server: FaultServer) -> None:
     assert time.monotonic() - started < 10 * TIMEOUT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dns/live.py gives up on the first UDP reply that does not match the query (wrong ID or question) "
-    "and reports FORMERR; RFC 5452 §9.1 says to discard such replies and keep waiting for the real one. "
-    "Fix: pass ignore_unexpected=True and ignore_errors=True to dns.query.udp_with_fallback (the timeout "
-    "still bounds the wait).",
-)
 def test_a_decoy_reply_does_not_abort_the_query() -> None:
     decoy = {"decoy.test.": Behaviour("decoy_first", {"TXT": (SPF_TXT,)})}
     with FaultServer(decoy) as running:
         live = LiveSource([Server(running.address, running.port)], timeout=TIMEOUT, retries=0)
         answer = live.resolve(Question.of("decoy.test", "TXT"))
-    assert answer.records == (SPF_TXT,)
+        shared = SharedResolver(LiveSource([Server(running.address, running.port)], timeout=TIMEOUT, retries=0))
+        try:
+            shared_answer = shared.resolve(Question.of("decoy.test", "TXT"))
+        finally:
+            shared.close()
+    assert answer.records == shared_answer.records == (SPF_TXT,)
 
 
 #: An MX host of 250 octets is a valid name; its TLSA name (_25._tcp. before it) is not: 259 octets.
@@ -235,17 +234,17 @@ def test_a_name_too_long_to_ask_is_an_error_in_zone_mode(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(["*TLSA: not a name that can be asked (A DNS name is > 255 octets long.)*"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dns/live.py LiveSource.resolve lets dns.name.NameTooLong (and other dnspython name errors from "
-    "dns.name.from_text) escape instead of raising ResolutionError, so live runs and recordings whose MX host "
-    "is over 244 octets end in a traceback. Fix: catch dns.exception.DNSException around dns.name.from_text "
-    "in resolve() and raise ResolutionError(question, ...), as dns/zone.py ZoneSource.resolve now does.",
-)
 def test_a_name_too_long_to_ask_is_a_resolution_error_live(server: FaultServer) -> None:
     live = LiveSource([Server(server.address, server.port)], timeout=TIMEOUT, retries=0)
-    with pytest.raises(ResolutionError):
-        live.resolve(Question.of(f"_25._tcp.{LONG_HOST}", "TLSA"))
+    question = Question.of(f"_25._tcp.{LONG_HOST}", "TLSA")
+    with pytest.raises(ResolutionError, match="not a name that can be asked"):
+        live.resolve(question)
+    shared = SharedResolver(live)
+    try:
+        with pytest.raises(ResolutionError, match="not a name that can be asked"):
+            shared.resolve(question)
+    finally:
+        shared.close()
 
 
 def test_control_characters_in_dns_answers_are_escaped_in_failures(pytester: pytest.Pytester) -> None:
