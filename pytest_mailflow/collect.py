@@ -109,7 +109,7 @@ class CheckItem(pytest.Item):
         self.mailflow_detail: Detail | None = None
 
     def setup(self) -> None:
-        from .plugin import get_engine
+        from .plugin import REPORTS_WANTED, get_engine
 
         undetermined: str | None = None
         try:
@@ -127,7 +127,8 @@ class CheckItem(pytest.Item):
             # Raised during setup, so pytest reports an error: neither a pass nor a fail.
             raise CouldNotDetermine(undetermined, pytrace=False)
         self._failure = None if result.finding.passed else failure_text(result)
-        self.mailflow_detail = detail_of_result(result, self._failure)
+        if self.config.stash.get(REPORTS_WANTED, False):
+            self.mailflow_detail = detail_of_result(result, self._failure)
 
     def runtest(self) -> None:
         if self._failure is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -72,10 +73,19 @@ class Engine:
         self._exports: dict[Path, TenantExport | TenantExportError] = {}
         self._evidence: dict[tuple[str, str], Evidence] = {}
         self._pending: dict[tuple[str, str], Future[Evidence]] = {}
+        #: Checks still to run per domain (see expect()); a domain's evidence is let go after its last one.
+        self._uses: Counter[tuple[str, str]] = Counter()
+        self._gathered = 0
+        self._late_questions = 0
         self._pool: ThreadPoolExecutor | None = None
         self._flush_lock = threading.Lock()
         #: Rules that asked for evidence the gatherer had not collected (should stay 0).
         self.not_gathered = 0
+
+    def expect(self, checks: Iterable[Check]) -> None:
+        """The checks about to run: each domain's evidence is released once its last check has run, so
+        that memory does not grow with the number of domains (a check run again gathers again)."""
+        self._uses.update((check.domain.path, check.domain.name) for check in checks)
 
     def prefetch(self, domains: Iterable[DomainPolicy]) -> int:
         """Start gathering these domains in the background; returns how many were scheduled.
@@ -128,7 +138,16 @@ class Engine:
             if domain.tenant_export:
                 evidence.tenant = self.tenant_export(domain)
             self._evidence[key] = evidence
+            self._gathered += 1
+            self._late_questions += len(evidence.prefetch_misses)
         return evidence
+
+    def _used(self, domain: DomainPolicy) -> None:
+        key = (domain.path, domain.name)
+        if self._uses.get(key, 0) > 0:
+            self._uses[key] -= 1
+            if not self._uses[key]:
+                self._evidence.pop(key, None)
 
     def close(self) -> None:
         """Stop background gathering (domains not started are dropped) and the shared resolver."""
@@ -145,7 +164,7 @@ class Engine:
         resolver = self.resolver
         stats = resolver.stats() if resolver is not None else None
         return {
-            "domains": len(self._evidence),
+            "domains": self._gathered,
             "queries_sent": stats.queries_sent if stats else 0,
             "unique_questions": stats.unique_questions if stats else 0,
             "in_flight_peak": stats.in_flight_peak if stats else 0,
@@ -154,7 +173,7 @@ class Engine:
 
     def prefetch_misses(self) -> int:
         """Questions asked outside the closure walk: by pyspf after it, or by rules (not gathered)."""
-        return self.not_gathered + sum(len(e.prefetch_misses) for e in self._evidence.values())
+        return self.not_gathered + self._late_questions
 
     @property
     def resolver(self) -> SharedResolver | None:
@@ -196,6 +215,8 @@ class Engine:
             if isinstance(exc, NotGathered):
                 self.not_gathered += 1
             raise Undetermined(exc, view.consulted_lines()) from None
+        finally:
+            self._used(check.domain)
         return Result(check, finding, tuple(view.consulted_lines()), tuple(view.consulted_provenance()))
 
 

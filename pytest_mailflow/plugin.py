@@ -384,10 +384,13 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     if session.config.stash.get(ENABLED, False) and not session.config.option.collectonly:
         from .collect import CheckItem
 
-        # Gather every domain in the background, in the order its checks run (live DNS only).
-        domains = [item.check.domain for item in session.items if isinstance(item, CheckItem)]
-        if domains:
-            get_engine(session.config).prefetch(domains)
+        # Gather every domain in the background, in the order its checks run (live DNS only), and let
+        # each domain's evidence go once its last check has run.
+        checks = [item.check for item in session.items if isinstance(item, CheckItem)]
+        if checks:
+            engine = get_engine(session.config)
+            engine.expect(checks)
+            engine.prefetch(check.domain for check in checks)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -147,3 +147,26 @@ def test_prefetch_does_nothing_for_replayed_sources(tmp_path: Path) -> None:
     path.write_text(policy_text(2))
     engine = Engine(CassetteFolderFactory(None, tmp_path), concurrency=8)
     assert engine.prefetch(load_policy(path).domains) == 0
+
+
+def test_evidence_is_released_after_the_last_expected_check(server: FaultServer, tmp_path: Path) -> None:
+    from pytest_mailflow.plan import plan
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(policy_text(2))
+    checks = [check for domain in load_policy(path).domains for check in plan(domain)]
+    live = LiveSource([Server(server.address, server.port)], timeout=0.5, retries=0)
+    engine = Engine(LiveFactory(live))
+    engine.expect(checks)
+    first = [check for check in checks if check.domain.name == "d0.example"]
+    for check in first[:-1]:
+        engine.run(check)
+    assert engine.evidence(first[0].domain) is engine.evidence(first[0].domain)  # still held
+    engine.run(first[-1])
+    sent = live.queries_sent
+    for check in checks[len(first) :]:
+        engine.run(check)
+    assert engine.dns_counts()["domains"] == 2
+    # d0.example's evidence was let go after its last check: asking again gathers again.
+    engine.evidence(first[0].domain)
+    assert live.queries_sent > sent

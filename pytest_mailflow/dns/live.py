@@ -31,9 +31,6 @@ from .base import Answer, Question, ResolutionError
 from .https import HttpsResult, LiveFetcher
 
 MAX_CNAME_CHAIN = 16
-#: A UDP reply with another ID or question, or one that does not parse, is dropped and the wait goes on
-#: until the timeout (RFC 5452 §9.1): a stray or forged datagram must not decide the answer.
-_DISCARD_DECOYS = {"ignore_unexpected": True, "ignore_errors": True}
 _RCODE_CAUSES = {dns.rcode.SERVFAIL: "SERVFAIL", dns.rcode.REFUSED: "REFUSED", dns.rcode.FORMERR: "FORMERR"}
 
 
@@ -176,8 +173,15 @@ class LiveSource:
         causes: list[str] = []
         for server, query in self._attempts(question):
             try:
+                # ignore_*: a UDP reply with another ID or question, or one that does not parse, is dropped
+                # and the wait goes on (RFC 5452 §9.1): a stray or forged datagram must not decide the answer.
                 response, used_tcp = dns.query.udp_with_fallback(
-                    query, server.address, timeout=self.timeout, port=server.port, **_DISCARD_DECOYS
+                    query,
+                    server.address,
+                    timeout=self.timeout,
+                    port=server.port,
+                    ignore_unexpected=True,
+                    ignore_errors=True,
                 )
             except Exception as exc:
                 causes.append(_failure(exc, server))
@@ -194,7 +198,12 @@ class LiveSource:
         for server, query in self._attempts(question):
             try:
                 response, used_tcp = await dns.asyncquery.udp_with_fallback(
-                    query, server.address, timeout=self.timeout, port=server.port, **_DISCARD_DECOYS
+                    query,
+                    server.address,
+                    timeout=self.timeout,
+                    port=server.port,
+                    ignore_unexpected=True,
+                    ignore_errors=True,
                 )
             except Exception as exc:
                 causes.append(_failure(exc, server))

@@ -1,31 +1,33 @@
-"""One live-DNS cache for a whole run, filled concurrently on an asyncio event loop.
+"""One live-DNS cache for a whole run, filled concurrently by an asyncio resolver in a child process.
 
 Every domain's gatherer, pyspf and the HTTPS fetcher ask through :class:`SharedResolver`: a question is
 sent once per run however many domains need it (a vendor's SPF include is shared by thousands), and at
 most ``max_in_flight`` questions are on the wire at once. The gatherers are ordinary blocking code
-running in threads; they wait on futures that the event loop (in its own daemon thread) completes, and
-can :meth:`~SharedResolver.warm` questions they will need so that independent questions travel together.
-
-Aliases that lead out of the answering server's zones are asked again through the same cache, so the
-target's answer is shared too. A chase never waits on a question another chase is resolving (two
-aliases pointing at each other would deadlock); it asks privately instead, which costs one query.
+running in threads; they wait on futures that a reader thread completes as outcomes arrive from the
+resolver process (see ``resolver_process.py`` for why it is a process), and can
+:meth:`~SharedResolver.warm` questions they will need so that independent questions travel together.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
-
-import dns.name
+from multiprocessing.connection import Connection
 
 from .base import Answer, Question, ResolutionError
 from .https import HttpsResult, LiveFetcher
-from .live import Alias, LiveSource, askable_name, read_response
+from .live import LiveSource
+from .resolver_process import Counters, Outcome, decode
 
-Outcome = Answer | ResolutionError
+#: Seconds to wait for the resolver process to leave when the run ends.
+STOP_TIMEOUT = 5.0
 
 
 @dataclass
@@ -52,18 +54,15 @@ class SharedResolver:
         self.max_in_flight = max_in_flight
         self._lock = threading.Lock()
         self._futures: dict[Question, Future[Outcome]] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._slots: asyncio.Semaphore | None = None
-        self._tasks: set[asyncio.Future[None]] = set()
-        self._in_flight = 0
-        self._in_flight_peak = 0
-        self._unique = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._requests: Connection | None = None
+        self._reader: threading.Thread | None = None
+        self._counters: Counters = (0, 0, 0)
 
     # The source protocol (blocking; any thread).
 
     def resolve(self, question: Question) -> Answer:
-        outcome = self._future(question).result()
+        outcome = self._ask([question])[0].result()
         if isinstance(outcome, ResolutionError):
             raise outcome
         return outcome
@@ -77,93 +76,91 @@ class SharedResolver:
 
     def warm(self, questions: Iterable[Question]) -> None:
         """Start resolving questions without waiting for them (a hint: answers are read later)."""
-        for question in questions:
-            self._future(question)
+        self._ask(list(questions))
 
     def stats(self) -> DnsStats:
-        return DnsStats(self.live.queries_sent, self._unique, self._in_flight_peak)
+        return DnsStats(*self._counters)
 
     def close(self) -> None:
-        """Stop the event loop (questions still in flight are abandoned)."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
+        """Stop the resolver process (questions still in flight are answered with an error)."""
+        with self._lock:
+            process, requests, reader = self._process, self._requests, self._reader
+            self._process = self._requests = self._reader = None
+        if process is None or requests is None:
             return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
-        self._loop = self._thread = None
+        with contextlib.suppress(OSError):
+            requests.send(None)
+        requests.close()
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if reader is not None:
+            reader.join(timeout=STOP_TIMEOUT)
 
     # Internals.
 
-    def _future(self, question: Question) -> Future[Outcome]:
+    def _ask(self, questions: list[Question]) -> list[Future[Outcome]]:
+        """The futures of these questions; those not asked before are sent to the resolver process."""
+        futures: list[Future[Outcome]] = []
+        new: list[tuple[str, str]] = []
         with self._lock:
-            future = self._futures.get(question)
-            if future is not None:
-                return future
-            future = Future()
-            self._futures[question] = future
-            self._unique += 1
-            loop = self._start()
-        loop.call_soon_threadsafe(self._spawn, question, future)
-        return future
+            for question in questions:
+                future = self._futures.get(question)
+                if future is None:
+                    future = self._futures[question] = Future()
+                    new.append((question.name, question.rdtype))
+                futures.append(future)
+            if new:
+                # Sent under the lock: a Connection is not safe for concurrent writers.
+                self._start().send(new)
+        return futures
 
-    def _start(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=loop.run_forever, name="mailflow-dns", daemon=True)
-            self._thread.start()
-            self._loop = loop
-        return self._loop
+    def _start(self) -> Connection:
+        if self._requests is not None:
+            return self._requests
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        settings = {
+            "servers": [str(server) for server in self.live.servers],
+            "timeout": self.live.timeout,
+            "retries": self.live.retries,
+            "max_in_flight": self.max_in_flight,
+        }
+        command = [sys.executable, "-m", "pytest_mailflow.dns.resolver_process"]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self._process = subprocess.Popen(
+            [*command, str(request_read), str(reply_write), json.dumps(settings)],
+            pass_fds=(request_read, reply_write),
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        os.close(request_read)
+        os.close(reply_write)
+        self._requests = Connection(request_write, readable=False)
+        replies = Connection(reply_read, writable=False)
+        self._reader = threading.Thread(target=self._read, args=(replies,), name="mailflow-dns", daemon=True)
+        self._reader.start()
+        return self._requests
 
-    def _spawn(self, question: Question, future: Future[Outcome]) -> None:
-        task = asyncio.ensure_future(self._settle(question, frozenset(), future))
-        # Keep a reference until done: the loop holds tasks only weakly.
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _settle(self, question: Question, seen: frozenset[dns.name.Name], future: Future[Outcome]) -> None:
+    def _read(self, replies: Connection) -> None:
+        """Complete futures as outcomes arrive; when the process ends, fail whatever is still waiting."""
         try:
-            outcome: Outcome = await self._ask(question, seen)
-        except ResolutionError as exc:
-            outcome = exc
-        except BaseException as exc:  # a bug: hand it to the waiting thread rather than lose it
-            future.set_exception(exc)
-            return
-        future.set_result(outcome)
-
-    async def _ask(self, question: Question, seen: frozenset[dns.name.Name]) -> Answer:
-        name = askable_name(question)
-        response, where = await self._exchange(question)
-        step = read_response(question, name, response, where, seen)
-        if isinstance(step, Answer):
-            return step
-        return step.extend(question, await self._chase(question, step))
-
-    async def _chase(self, question: Question, alias: Alias) -> Answer:
-        """The target's answer: shared through the cache unless another chase is resolving it now."""
-        target = Question.of(alias.target.to_text(), question.rdtype)
-        with self._lock:
-            known = self._futures.get(target)
-            owned = known is None
-            if known is None:
-                known = self._futures[target] = Future()
-                self._unique += 1
-        if owned:
-            await self._settle(target, alias.seen, known)
-        elif not known.done():
-            return await self._ask(target, alias.seen)
-        outcome = known.result()
-        if isinstance(outcome, ResolutionError):
-            raise outcome
-        return outcome
-
-    async def _exchange(self, question: Question) -> tuple[dns.message.Message, str]:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.max_in_flight)
-        async with self._slots:
-            self._in_flight += 1
-            self._in_flight_peak = max(self._in_flight_peak, self._in_flight)
-            try:
-                return await self.live.exchange_async(question)
-            finally:
-                self._in_flight -= 1
+            while True:
+                try:
+                    message = replies.recv()
+                except (EOFError, OSError):
+                    break
+                question, outcome, counters = decode(message)
+                self._counters = counters
+                with self._lock:
+                    future = self._futures.get(question)
+                if future is not None and not future.done():
+                    future.set_result(outcome)
+        finally:
+            replies.close()
+            with self._lock:
+                waiting = [(q, f) for q, f in self._futures.items() if not f.done()]
+            for question, future in waiting:
+                future.set_result(ResolutionError(question, "UNREACHABLE", "the resolver process ended", "live DNS"))
