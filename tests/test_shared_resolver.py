@@ -198,3 +198,36 @@ def test_the_event_loop_starts_on_first_use_and_stops_on_close(server: FaultServ
     assert started.name == "mailflow-dns" and started.daemon
     resolver.close()
     assert not started.is_alive()
+
+
+def test_outcomes_cross_the_pipe_unchanged() -> None:
+    from pytest_mailflow.dns.resolver_process import decode, encode
+
+    question = Question.of("www.a.test", "A")
+    answer = Answer(question, "NOERROR", ("192.0.2.80",), ("host.b.test.",), "127.0.0.1:53 over UDP", 300)
+    error = ResolutionError(Question.of("host.b.test", "A"), "TIMEOUT", "TIMEOUT from 127.0.0.1:53", "live DNS")
+    assert decode(encode(question, answer, (3, 2, 1))) == (question, answer, (3, 2, 1))
+    _, decoded, _ = decode(encode(question, error, (0, 0, 0)))
+    assert isinstance(decoded, ResolutionError)
+    assert (decoded.question, decoded.cause, decoded.detail, str(decoded)) == (
+        error.question,
+        error.cause,
+        error.detail,
+        str(error),
+    )
+
+
+def test_a_resolver_process_that_dies_fails_the_waiting_questions(server: FaultServer) -> None:
+    resolver = SharedResolver(plain(server))
+    try:
+        resolver.resolve(Question.of("ok.test", "A"))
+        process = resolver._process
+        assert process is not None
+        resolver.warm([Question.of("timeout.test", "A")])  # still in flight when the process is killed
+        process.kill()
+        began = time.monotonic()
+        with pytest.raises(ResolutionError, match="the resolver process ended"):
+            resolver.resolve(Question.of("timeout.test", "A"))
+        assert time.monotonic() - began < 5
+    finally:
+        resolver.close()

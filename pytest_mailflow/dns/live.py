@@ -183,13 +183,11 @@ class LiveSource:
                     ignore_unexpected=True,
                     ignore_errors=True,
                 )
-            except Exception as exc:
+            except Exception as exc:  # classified by _failure(); anything else is re-raised
                 causes.append(_failure(exc, server))
                 continue
-            cause = _RCODE_CAUSES.get(response.rcode())
-            if cause is None:
-                return response, f"{server} over {'TCP' if used_tcp else 'UDP'}"
-            causes.append(f"{cause} from {server}")
+            if usable := _usable(response, used_tcp, server, causes):
+                return usable
         raise _undetermined(question, causes)
 
     async def exchange_async(self, question: Question) -> tuple[dns.message.Message, str]:
@@ -205,13 +203,11 @@ class LiveSource:
                     ignore_unexpected=True,
                     ignore_errors=True,
                 )
-            except Exception as exc:
+            except Exception as exc:  # classified by _failure(); anything else is re-raised
                 causes.append(_failure(exc, server))
                 continue
-            cause = _RCODE_CAUSES.get(response.rcode())
-            if cause is None:
-                return response, f"{server} over {'TCP' if used_tcp else 'UDP'}"
-            causes.append(f"{cause} from {server}")
+            if usable := _usable(response, used_tcp, server, causes):
+                return usable
         raise _undetermined(question, causes)
 
     def _attempts(self, question: Question) -> Iterator[tuple[Server, dns.message.Message]]:
@@ -221,6 +217,17 @@ class LiveSource:
                 query.flags |= dns.flags.RD
                 self.queries_sent += 1
                 yield server, query
+
+
+def _usable(
+    response: dns.message.Message, used_tcp: bool, server: Server, causes: list[str]
+) -> tuple[dns.message.Message, str] | None:
+    """The response and where it came from, unless its rcode says the server could not answer."""
+    cause = _RCODE_CAUSES.get(response.rcode())
+    if cause is None:
+        return response, f"{server} over {'TCP' if used_tcp else 'UDP'}"
+    causes.append(f"{cause} from {server}")
+    return None
 
 
 def _failure(exc: Exception, server: Server) -> str:

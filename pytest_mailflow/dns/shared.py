@@ -113,8 +113,15 @@ class SharedResolver:
                     new.append((question.name, question.rdtype))
                 futures.append(future)
             if new:
-                # Sent under the lock: a Connection is not safe for concurrent writers.
-                self._start().send(new)
+                try:
+                    # Sent under the lock: a Connection is not safe for concurrent writers.
+                    self._start().send(new)
+                except OSError as exc:
+                    for name, rdtype in new:
+                        question = Question(name, rdtype)
+                        self._futures[question].set_result(
+                            ResolutionError(question, "UNREACHABLE", f"the resolver process ended ({exc})", "live DNS")
+                        )
         return futures
 
     def _start(self) -> Connection:
