@@ -87,6 +87,7 @@ class LatencyProxy:
         self.waiting: dict[tuple[bytes, tuple[str, int]], list[tuple[str, int]]] = {}
         self.listener: _Udp | None = None
         self.upstream: asyncio.DatagramTransport | None = None
+        self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, name="latency-proxy", daemon=True)
 
     def __enter__(self) -> LatencyProxy:
@@ -95,8 +96,19 @@ class LatencyProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+        self.loop.close()
+
+    async def _stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for transport in (self.upstream, self.listener.transport if self.listener else None):
+            if transport is not None:
+                transport.close()
+        await asyncio.sleep(0)  # let the transports finish closing
 
     def reset(self) -> None:
         self.counts = ProxyCounts()
@@ -110,9 +122,10 @@ class LatencyProxy:
         self.listener = listener
         upstream, _ = await self.loop.create_datagram_endpoint(lambda: _Upstream(self), remote_addr=self.upstream_addr)
         self.upstream = upstream
-        await asyncio.start_server(self._relay_tcp, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._relay_tcp, "127.0.0.1", self.port)
 
     async def _relay_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_writer: asyncio.StreamWriter | None = None
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.upstream_addr)
             while True:
@@ -129,3 +142,5 @@ class LatencyProxy:
             pass
         finally:
             writer.close()
+            if up_writer is not None:
+                up_writer.close()

@@ -143,8 +143,12 @@ def ratios(rows: list[Measurement], size: int) -> dict[str, float]:
     return out
 
 
-def plot(rows: list[Measurement], path: Path, latency_ms: float) -> None:
-    import matplotlib
+def plot(rows: list[Measurement], path: Path, latency_ms: float) -> bool:
+    """The PNG of wall time against N; False when matplotlib is not installed (extra ``bench``)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -166,6 +170,8 @@ def plot(rows: list[Measurement], path: Path, latency_ms: float) -> None:
     axes.legend()
     figure.tight_layout()
     figure.savefig(path)
+    plt.close(figure)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,8 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
     results = {"latency_ms": args.latency_ms, "machine": machine, "rows": [asdict(r) for r in rows], "ratios": summary}
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    plot(rows, args.out / "wall-time.png", args.latency_ms)
-    print(f"\nwrote {args.out / 'results.json'} and {args.out / 'wall-time.png'}")
+    written = [args.out / "results.json"]
+    if plot(rows, args.out / "wall-time.png", args.latency_ms):
+        written.append(args.out / "wall-time.png")
+    else:
+        print("\nno plot: matplotlib is not installed (pip install -e '.[bench]')")
+    print("\nwrote " + " and ".join(str(path) for path in written))
     return 0
 
 
