@@ -382,6 +382,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     if ours and session.testsfailed == len(ours):
         session.config.option.continue_on_collection_errors = True
     if session.config.stash.get(ENABLED, False) and not session.config.option.collectonly:
+        if hasattr(session.config, "workerinput"):
+            return  # an xdist worker runs only what it is sent: see pytest_runtest_protocol
         from .collect import CheckItem
 
         # Gather every domain in the background, in the order its checks run (live DNS only), and let
@@ -393,15 +395,42 @@ def pytest_runtestloop(session: pytest.Session) -> None:
             engine.prefetch(check.domain for check in checks)
 
 
+#: How many queued items an xdist worker looks at when it starts a new domain.
+WORKER_LOOKAHEAD = 2000
+#: The domain whose checks an xdist worker is running.
+WORKER_DOMAIN = pytest.StashKey[object]()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    # Under xdist a worker learns its items one batch at a time: gather the next item's domain while
-    # this one runs (without xdist, pytest_runtestloop has already scheduled every domain).
-    if nextitem is not None and hasattr(item.config, "workerinput"):
-        from .collect import CheckItem
+    # Under xdist a worker learns its items a batch at a time: when it starts a domain, it gathers the
+    # domains of the items queued for it (or, if the queue cannot be read, of the next item).
+    if nextitem is None or not hasattr(item.config, "workerinput"):
+        return
+    from .collect import CheckItem
 
-        if isinstance(nextitem, CheckItem):
-            get_engine(item.config).prefetch([nextitem.check.domain])
+    if not isinstance(item, CheckItem) or item.config.stash.get(WORKER_DOMAIN, None) is item.check.domain:
+        return
+    item.config.stash[WORKER_DOMAIN] = item.check.domain
+    queued = [item, *(_queued_items(item.session) or [nextitem])]
+    get_engine(item.config).prefetch(i.check.domain for i in queued if isinstance(i, CheckItem))
+
+
+def _queued_items(session: pytest.Session) -> list[pytest.Item]:
+    """The items queued on this xdist worker, read from pytest-xdist's worker (not a public API: when it
+    changes, this returns [] and the worker falls back to looking one item ahead)."""
+    for plugin in session.config.pluginmanager.get_plugins():
+        queue = getattr(plugin, "torun", None)
+        lock = getattr(queue, "lock", None)
+        if lock is None:
+            continue
+        try:
+            with lock() as indices:
+                upcoming = [i for i in list(indices)[:WORKER_LOOKAHEAD] if isinstance(i, int)]
+            return [session.items[i] for i in upcoming]
+        except Exception:  # whatever the internals became: fall back to the next item
+            return []
+    return []
 
 
 @pytest.hookimpl(optionalhook=True)

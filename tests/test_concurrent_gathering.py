@@ -107,8 +107,10 @@ def test_cassette_replay_prints_no_dns_summary(pytester: pytest.Pytester, server
 def test_each_xdist_worker_has_its_own_cache(pytester: pytest.Pytester, server: FaultServer) -> None:
     result = run(pytester, server, "-n", "2", "--dist", "loadscope")
     result.stdout.fnmatch_lines([f"{DOMAINS} domains gathered in 2 processes: *", "prefetch misses: 0 *"])
-    # Each worker asks the shared include at most once.
+    # Each worker asks the shared include at most once, and gathers only the domains it is sent.
     assert sum(1 for q in server.queries if q.name == "spf.vendor.test." and q.rdtype == "TXT") <= 2
+    per_domain = {(q.name, q.rdtype) for q in server.queries if q.name.startswith("_dmarc.d")}
+    assert sum(1 for q in server.queries if (q.name, q.rdtype) in per_domain) == DOMAINS
 
 
 def test_a_timeout_is_an_error_for_the_checks_that_need_it(pytester: pytest.Pytester, server: FaultServer) -> None:
