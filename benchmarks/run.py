@@ -163,8 +163,10 @@ def plot(rows: list[Measurement], path: Path, latency_ms: float) -> bool:
         points = sorted((r.size, r.wall) for r in rows if r.name == name)
         if points:
             axes.plot([p[0] for p in points], [p[1] for p in points], style, label=label)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
     axes.set_xlabel("domains")
-    axes.set_ylabel("wall time (s)")
+    axes.set_ylabel("wall time (s, log scale)")
     axes.set_title(f"Checking N domains, {latency_ms:g} ms per DNS answer")
     axes.grid(True, alpha=0.3)
     axes.legend()
@@ -181,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-checkdmarc", action="store_true", help="skip (b), the slow part")
     parser.add_argument("--no-xdist", action="store_true", help="skip the -n 2 runs at the largest size")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="where results go")
+    parser.add_argument("--plot-only", type=Path, metavar="RESULTS_JSON", help="redraw the plot of a finished run")
     args = parser.parse_args(argv)
+    if args.plot_only:
+        earlier = json.loads(args.plot_only.read_text())
+        done = plot([Measurement(**row) for row in earlier["rows"]], args.out / "wall-time.png", earlier["latency_ms"])
+        return 0 if done else 1
     sizes = sorted(int(s) for s in args.sizes.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[Measurement] = []
