@@ -90,7 +90,9 @@ def bare_tests(folder: Path, items: int) -> Path:
     return folder
 
 
-def measure_size(size: int, work: Path, latency: float, with_checkdmarc: bool, xdist: bool) -> list[Measurement]:
+def measure_size(
+    size: int, work: Path, latency: float, with_checkdmarc: bool, xdist: bool, sequential: bool = False
+) -> list[Measurement]:
     folder = work / f"n{size}"
     domains, zones = write(folder, size)
     (folder / "domains.txt").write_text("\n".join(d.name for d in domains) + "\n")
@@ -124,11 +126,17 @@ def measure_size(size: int, work: Path, latency: float, with_checkdmarc: bool, x
         if xdist:
             run("a_mailflow_live_xdist2", [*common, *live, "-n", "2"])
             run("c_bare_pytest_xdist2", [*PYTEST, "--rootdir", str(bare), str(bare), "-n", "2"])
+        if sequential:
+            # When does xdist pay? When each process waits for DNS one question at a time.
+            one_by_one = [*common, *live, "--mailflow-concurrency", "1"]
+            run("f_mailflow_live_sequential", one_by_one)
+            run("f_mailflow_live_sequential_xdist2", [*one_by_one, "-n", "2"])
     return rows
 
 
 def ratios(rows: list[Measurement], size: int) -> dict[str, float]:
-    wall = {r.name: r.wall for r in rows if r.size == size}
+    # The concurrency-1 runs are made at the smallest size only; their ratio compares them with each other.
+    wall = {r.name: r.wall for r in rows if r.size == size or r.name.startswith("f_")}
     out = {}
     for label, top, bottom in (
         ("(b)/(a) checkdmarc / mailflow", "b_checkdmarc", "a_mailflow_live"),
@@ -137,6 +145,7 @@ def ratios(rows: list[Measurement], size: int) -> dict[str, float]:
         ("(e)/(c) collection / bare pytest", "e_collect_only", "c_bare_pytest"),
         ("xdist -n 2 / one process, mailflow live", "a_mailflow_live_xdist2", "a_mailflow_live"),
         ("xdist -n 2 / one process, bare pytest", "c_bare_pytest_xdist2", "c_bare_pytest"),
+        ("xdist -n 2 / one process, concurrency 1", "f_mailflow_live_sequential_xdist2", "f_mailflow_live_sequential"),
     ):
         if top in wall and bottom in wall:
             out[label] = wall[top] / wall[bottom]
@@ -182,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0, help="delay per DNS answer (default 20)")
     parser.add_argument("--no-checkdmarc", action="store_true", help="skip (b), the slow part")
     parser.add_argument("--no-xdist", action="store_true", help="skip the -n 2 runs at the largest size")
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="at the smallest size, also run (a) with --mailflow-concurrency 1, alone and with -n 2",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="where results go")
     parser.add_argument("--plot-only", type=Path, metavar="RESULTS_JSON", help="redraw the plot of a finished run")
     args = parser.parse_args(argv)
@@ -195,9 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as work:
         for size in sizes:
             print(f"N = {size} domains, {args.latency_ms:g} ms per answer", flush=True)
-            largest = size == sizes[-1]
+            largest, smallest = size == sizes[-1], size == sizes[0]
             rows += measure_size(
-                size, Path(work), args.latency_ms / 1000, not args.no_checkdmarc, largest and not args.no_xdist
+                size,
+                Path(work),
+                args.latency_ms / 1000,
+                not args.no_checkdmarc,
+                largest and not args.no_xdist,
+                smallest and args.sequential,
             )
     summary = ratios(rows, sizes[-1])
     print(f"\nratios at N = {sizes[-1]}:")
