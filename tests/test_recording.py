@@ -253,3 +253,16 @@ def test_one_domain_in_two_policies_records_one_complete_cassette_under_xdist(
         )
         replay = pytester.runpytest("--mailflow", "-p", "no:cacheprovider", "--mailflow-cassettes", "rec")
         assert "errors" not in replay.parseoutcomes(), (mode, replay.stdout.str()[-2000:])
+
+
+def test_cassettes_get_the_mode_of_any_new_file(tmp_path: Path) -> None:
+    # mkstemp makes files private (0600); a cassette is written for reviewers and CI jobs to read.
+    import os
+
+    from pytest_mailflow.dns.cassette import write_atomic
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    target = tmp_path / "cassettes" / "fabrikam.example.yaml"
+    write_atomic(target, "mailflow_cassette: 1\n")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

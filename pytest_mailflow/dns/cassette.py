@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import json
 import os
 import tempfile
@@ -340,10 +341,20 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         os.close(handle)
 
 
+@functools.cache
+def _file_mode() -> int:
+    """The mode a newly created file gets from the process's umask (read once: setting the umask to
+    read it is not safe while other threads create files)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
     """Write a file so that readers see the old or the new content, never a mix.
 
-    The file is private (0600, as mkstemp makes it) unless ``mode`` is given."""
+    The file gets ``mode``, or else the mode any new file would get from the umask (mkstemp alone
+    would make it private, 0600, which surprises a CI job or a reviewer running as another user)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -351,8 +362,7 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temporary, mode)
+        os.chmod(temporary, _file_mode() if mode is None else mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -248,13 +248,19 @@ class _Builder:
         )
 
     def _expect_lines(self, prefix: tuple[str, ...]) -> dict[tuple[str, ...], int]:
-        lines: dict[tuple[str, ...], int] = {}
+        """The line of every key below ``prefix`` (which ends in 'expect'), by its path below it."""
+        return dict(self._expect_index.get(prefix, {}))
+
+    @functools.cached_property
+    def _expect_index(self) -> dict[tuple[str | int, ...], dict[tuple[str, ...], int]]:
+        # Built once per file: scanning every key for every domain made large policies quadratic.
+        index: dict[tuple[str | int, ...], dict[tuple[str, ...], int]] = {}
         for key_path, (line, _col) in self.located.key_marks.items():
-            if key_path[: len(prefix)] == prefix and len(key_path) > len(prefix):
-                rest = key_path[len(prefix) :]
-                if all(isinstance(part, str) for part in rest):
-                    lines[tuple(str(p) for p in rest)] = line
-        return lines
+            for at, part in enumerate(key_path):
+                rest = key_path[at + 1 :]
+                if part == "expect" and rest and all(isinstance(p, str) for p in rest):
+                    index.setdefault(key_path[: at + 1], {})[tuple(str(p) for p in rest)] = line
+        return index
 
 
 def _underscore(written: str, what: str) -> str:

@@ -7,7 +7,6 @@ The format follows the file's extension (:data:`FORMATS`).
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 
 from .model import Report
@@ -37,13 +36,7 @@ def write(report: Report, path: Path) -> None:
     from ..dns.cassette import write_atomic
 
     # A report is for sharing: the usual mode of a new file, not mkstemp's private one.
-    write_atomic(path, render(report, path), mode=0o666 & ~_umask())
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    write_atomic(path, render(report, path))
 
 
 __all__ = ["FORMATS", "Report", "format_of", "render", "write"]
