@@ -85,6 +85,12 @@ def server() -> Iterator[FaultServer]:
         yield running
 
 
+def run_live(pytester: pytest.Pytester, port: int, *args: str) -> pytest.RunResult:
+    """``pytest --mailflow`` in pytester's folder against our server on 127.0.0.1:``port``."""
+    live = ["--mailflow-source", "live", "--mailflow-nameserver", f"127.0.0.1:{port}"]
+    return pytester.runpytest("--mailflow", "-p", "no:cacheprovider", *live, "--mailflow-timeout", str(TIMEOUT), *args)
+
+
 def outcomes(result: pytest.RunResult) -> dict[str, str]:
     """nodeid -> passed, failed or error (a check that could not be determined fails in setup)."""
     found: dict[str, str] = {}
@@ -103,19 +109,7 @@ def test_every_fault_is_an_error_or_the_rfc_verdict_in_bounded_time(
     server.reset_counts()
     started = time.monotonic()
     with deadline(120):
-        result = pytester.runpytest(
-            "--mailflow",
-            "-p",
-            "no:cacheprovider",
-            "--mailflow-source",
-            "live",
-            "--mailflow-nameserver",
-            f"127.0.0.1:{server.port}",
-            "--mailflow-timeout",
-            str(TIMEOUT),
-            "--mailflow-retries",
-            "0",
-        )
+        result = run_live(pytester, server.port, "--mailflow-retries", "0")
     elapsed = time.monotonic() - started
     output = result.stdout.str()
     assert "Traceback" not in output and "INTERNALERROR" not in output
@@ -258,17 +252,7 @@ def test_control_characters_in_dns_answers_are_escaped_in_failures(pytester: pyt
         "mailflow: 1\ndomains:\n  b.example:\n    scenario: custom\n    rules: [MF-SPF-002, MF-DMARC-002]\n"
     )
     with FaultServer(hostile) as running:
-        result = pytester.runpytest(
-            "--mailflow",
-            "-p",
-            "no:cacheprovider",
-            "--mailflow-source",
-            "live",
-            "--mailflow-nameserver",
-            f"127.0.0.1:{running.port}",
-            "--mailflow-timeout",
-            str(TIMEOUT),
-        )
+        result = run_live(pytester, running.port)
     output = result.stdout.str()
     result.assert_outcomes(failed=2)
     assert "\x1b" not in output and "\u202e" not in output
