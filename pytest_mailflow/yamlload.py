@@ -74,9 +74,15 @@ def _compose(text: str) -> yaml.Node | None:
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
         try:
-            return yaml.compose(text, Loader=fast)
+            node = yaml.compose(text, Loader=fast)
         except yaml.YAMLError:
             pass
+        else:
+            # libyaml's extension cannot be imported twice: if the yaml package was imported again
+            # (pytester's in-process runs drop and re-import modules), it builds nodes of the first
+            # import's classes, whose tags the new resolver leaves unresolved. Use them only when sound.
+            if node is None or (isinstance(node, yaml.Node) and node.tag is not None):
+                return node
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 

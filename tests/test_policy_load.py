@@ -250,3 +250,23 @@ def test_yaml_errors_say_where_the_bracket_was_opened() -> None:
         "p.yaml:7:10: YAML syntax error: while parsing a flow sequence expected ',' or ']', but got ':' "
         "(opened at line 6, column 16)"
     ]
+
+
+def test_yaml_from_a_libyaml_composer_without_tags_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # After pytester's in-process runs re-import the yaml package, libyaml builds nodes whose tags the
+    # new resolver leaves empty; such a tree must not reach the policy reader.
+    import yaml
+
+    from pytest_mailflow.yamlload import load_located
+
+    base = getattr(yaml, "CSafeLoader", None)
+    if base is None:
+        pytest.skip("PyYAML without libyaml")
+
+    class Untagged(base):  # type: ignore[misc,valid-type]
+        def resolve(self, kind: object, value: object, implicit: object) -> None:
+            return None
+
+    monkeypatch.setattr(yaml, "CSafeLoader", Untagged)
+    located = load_located("mailflow: 1\ndomains: {a.example: {}}\n", "p.yaml")
+    assert located.data == {"mailflow": 1, "domains": {"a.example": {}}}
