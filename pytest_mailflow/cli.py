@@ -1021,6 +1021,15 @@ def _gather(domain: str, source: _Memo) -> Evidence:
 
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    opened: list[object] = []
+    try:
+        return _init(args, out, opened)
+    finally:
+        for factory in opened:
+            close_sources(factory)  # the live resolver's process, when there is one
+
+
+def _init(args: argparse.Namespace, out: TextIO, opened: list[object]) -> int:
     domains = _domains(args.domains)
     settings = _settings(args)
     if args.scenario != AUTO and args.scenario not in scenarios():
@@ -1063,6 +1072,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
         factory = build_sources(settings, cwd)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    opened.append(factory)
     if isinstance(factory, ZoneFactory):
         zone_set = cached_zone_set(settings.zones, cwd)
         if not zone_set.zones and not zone_set.broken:
@@ -1073,14 +1083,11 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
     policy_shown = _shown(output, cwd) if output is not None else "mailflow-init.yaml"
     memos: dict[str, _Memo] = {}
     proposals: list[Proposal] = []
-    try:
-        for domain in domains:
-            memo = _Memo(factory.source_for(domain, policy_shown))
-            memos[domain] = memo
-            facts = read_facts(domain, _gather(domain, memo))
-            proposals.append(propose(facts, args.scenario, export, export_path))
-    finally:
-        close_sources(factory)
+    for domain in domains:
+        memo = _Memo(factory.source_for(domain, policy_shown))
+        memos[domain] = memo
+        facts = read_facts(domain, _gather(domain, memo))
+        proposals.append(propose(facts, args.scenario, export, export_path))
     header = [
         f"Starter mail-flow policy written by `{PROG} init` from {_describe(settings)}.",
         "Lines marked 'guess' were inferred from DNS: check them (docs/scenarios.md describes each scenario).",
@@ -1107,6 +1114,20 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
                 sys.stderr.write(
                     f"{PROG} init: warning: {domain}: {len(lost)} answers could not be recorded ({lost[0]}"
                     f"{', ...' if len(lost) > 1 else ''}); checks that need them will be errors\n"
+                )
+            failed = sorted(
+                f"{q} {a.cause}"
+                for q, a in recorder.recorded.items()
+                if isinstance(a, ResolutionError) and _recordable(a)
+            )
+            if failed:
+                # Recorded as they happened, but a REFUSED from a server that does not recurse is a
+                # setup mistake more often than a fact about the domain: say so now, not at pytest time.
+                many = len(failed) > 1
+                sys.stderr.write(
+                    f"{PROG} init: warning: {domain}: {len(failed)} question{'s' if many else ''} failed and "
+                    f"{'were' if many else 'was'} recorded as failing ({failed[0]}{', ...' if many else ''}); "
+                    "checks that need them will be errors (is the name server a recursive resolver?)\n"
                 )
             write_atomic(target, dump(domain, recorder.recorded))
             written.append(_shown(target, cwd))

@@ -820,3 +820,24 @@ def test_docs_cover_every_command_and_option() -> None:
                     assert option in text, f"docs/cli.md does not mention {name} {option}"
     for recipe in RECIPES:
         assert f"examples/ci/{recipe}" in text
+
+
+def test_init_warns_when_failures_are_recorded(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    # A server that does not recurse refuses the names outside its zones: recorded as they happened,
+    # and said at once rather than discovered as errors at pytest time.
+    records = {**LIVE_RECORDS, "spf.protection.outlook.com.": "refused"}
+    with FaultServer(records, default="nxdomain") as server:
+        code, _, err = run(
+            capsys,
+            "init",
+            "litware.example",
+            "--nameserver",
+            f"127.0.0.1:{server.port}",
+            "-o",
+            "mail.yaml",
+            "--record-cassettes",
+        )
+    assert code == 0
+    assert err.startswith("mailflow init: warning: litware.example: ")
+    assert "1 question failed and was recorded as failing (spf.protection.outlook.com. TXT REFUSED)" in err
+    assert "is the name server a recursive resolver?" in err
