@@ -20,7 +20,7 @@ from pytest_mailflow.dns.cassette import Cassette
 from pytest_mailflow.policy.load import load_policy, load_policy_text, policy_schema
 from pytest_mailflow.rules import REGISTRY, all_rules
 from pytest_mailflow.rulesdoc import render
-from tests.support.faultserver import FaultServer
+from tests.support.faultserver import BehaviourSpec, FaultServer
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -825,7 +825,8 @@ def test_docs_cover_every_command_and_option() -> None:
 def test_init_warns_when_failures_are_recorded(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
     # A server that does not recurse refuses the names outside its zones: recorded as they happened,
     # and said at once rather than discovered as errors at pytest time.
-    records = {**LIVE_RECORDS, "spf.protection.outlook.com.": "refused"}
+    records: dict[str, BehaviourSpec] = dict(LIVE_RECORDS)
+    records["spf.protection.outlook.com."] = "refused"
     with FaultServer(records, default="nxdomain") as server:
         code, _, err = run(
             capsys,
