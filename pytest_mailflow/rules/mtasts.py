@@ -108,6 +108,25 @@ def judge_txt(
     return TxtVerdict(record=record, notes=(*record.warnings, *ignored))
 
 
+@dataclass(frozen=True)
+class TxtReading(Generic[ParsedT]):
+    """A versioned TXT record name as read from the evidence, and the verdict on it."""
+
+    answer: Answer
+    values: tuple[str, ...]
+    observed: tuple[str, ...]
+    verdict: TxtVerdict[ParsedT]
+
+
+def read_txt_record(
+    ev: EvidenceView, name: str, judge: Callable[[tuple[str, ...]], TxtVerdict[ParsedT]]
+) -> TxtReading[ParsedT]:
+    """The TXT values at ``name``, how they are shown, and ``judge``'s verdict (MTA-STS and TLS-RPT)."""
+    answer = ev.ask(name, "TXT")
+    values = txt_values(answer)
+    return TxtReading(answer, values, txt_observed(name, answer, values), judge(values))
+
+
 def absent_reason(answer: Answer, values: tuple[str, ...], version: str) -> str:
     """Why a name holds no record: the answer's status, no TXT at all, or only other TXT values."""
     if answer.status != "NOERROR":
@@ -128,11 +147,8 @@ def _name(ctx: CheckContext) -> str:
 
 
 def check_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
-    name = _name(ctx)
-    answer = ev.ask(name, "TXT")
-    values = txt_values(answer)
-    observed = txt_observed(name, answer, values)
-    verdict = _judge(values)
+    reading = read_txt_record(ev, _name(ctx), _judge)
+    answer, values, observed, verdict = reading.answer, reading.values, reading.observed, reading.verdict
     if verdict.absent:
         summary = f"publishes no MTA-STS record ({absent_reason(answer, values, STS_VERSION)}): nothing to check"
         if ctx.policy.expect.mta_sts.required:
@@ -145,11 +161,8 @@ def check_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 
 def check_required(ev: EvidenceView, ctx: CheckContext) -> Finding:
-    name = _name(ctx)
-    answer = ev.ask(name, "TXT")
-    values = txt_values(answer)
-    observed = txt_observed(name, answer, values)
-    verdict = _judge(values)
+    reading = read_txt_record(ev, _name(ctx), _judge)
+    answer, values, observed, verdict = reading.answer, reading.values, reading.observed, reading.verdict
     if verdict.absent:
         return Finding(
             False,
@@ -178,11 +191,8 @@ SENDER_VISIBLE_FAILURES = ("TLS", "HTTP")
 
 def _policy(ev: EvidenceView, ctx: CheckContext) -> tuple[StsPolicy | None, HttpsResult | None, tuple[str, ...]]:
     """The fetched policy file, or (None, None, observed) when the domain publishes no usable record."""
-    name = _name(ctx)
-    answer = ev.ask(name, "TXT")
-    values = txt_values(answer)
-    observed = txt_observed(name, answer, values)
-    verdict = _judge(values)
+    reading = read_txt_record(ev, _name(ctx), _judge)
+    observed, verdict = reading.observed, reading.verdict
     if verdict.absent or verdict.record is None:
         return None, None, observed
     try:

@@ -7,7 +7,7 @@ from ..names import relative
 from ..policy.model import DomainPolicy
 from ..transport.tls_rpt import TLSRPT_VERSION, TlsRptRecord, parse_tlsrpt_record
 from .base import CheckContext, Finding, Rule, Severity, microsoft, rfc
-from .mtasts import TxtVerdict, absent_reason, judge_txt, txt_observed, txt_values, with_notes
+from .mtasts import TxtVerdict, absent_reason, judge_txt, read_txt_record, with_notes
 
 _MS_MTA_STS = microsoft("Enhancing mail flow with MTA-STS", "purview/enhancing-mail-flow-with-mta-sts")
 _RFC = rfc(8460, "3", "reporting policy")
@@ -22,11 +22,8 @@ def _judge(values: tuple[str, ...]) -> TxtVerdict[TlsRptRecord]:
 
 
 def check_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
-    name = _name(ctx)
-    answer = ev.ask(name, "TXT")
-    values = txt_values(answer)
-    observed = txt_observed(name, answer, values)
-    verdict = _judge(values)
+    reading = read_txt_record(ev, _name(ctx), _judge)
+    answer, values, observed, verdict = reading.answer, reading.values, reading.observed, reading.verdict
     if verdict.absent:
         summary = f"publishes no TLS-RPT record ({absent_reason(answer, values, TLSRPT_VERSION)}): nothing to check"
         if ctx.policy.expect.tls_rpt.required:
@@ -39,11 +36,8 @@ def check_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 
 def check_required(ev: EvidenceView, ctx: CheckContext) -> Finding:
-    name = _name(ctx)
-    answer = ev.ask(name, "TXT")
-    values = txt_values(answer)
-    observed = txt_observed(name, answer, values)
-    verdict = _judge(values)
+    reading = read_txt_record(ev, _name(ctx), _judge)
+    answer, values, observed, verdict = reading.answer, reading.values, reading.observed, reading.verdict
     if verdict.absent:
         return Finding(
             False,
