@@ -117,6 +117,9 @@ class TxtReading(Generic[ParsedT]):
     observed: tuple[str, ...]
     verdict: TxtVerdict[ParsedT]
 
+    def absent_reason(self, version: str) -> str:
+        return absent_reason(self.answer, self.values, version)
+
 
 def read_txt_record(
     ev: EvidenceView, name: str, judge: Callable[[tuple[str, ...]], TxtVerdict[ParsedT]]
@@ -148,9 +151,9 @@ def _name(ctx: CheckContext) -> str:
 
 def check_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
     reading = read_txt_record(ev, _name(ctx), _judge)
-    answer, values, observed, verdict = reading.answer, reading.values, reading.observed, reading.verdict
+    observed, verdict = reading.observed, reading.verdict
     if verdict.absent:
-        summary = f"publishes no MTA-STS record ({absent_reason(answer, values, STS_VERSION)}): nothing to check"
+        summary = f"publishes no MTA-STS record ({reading.absent_reason(STS_VERSION)}): nothing to check"
         if ctx.policy.expect.mta_sts.required:
             summary += "; the policy requires one (MF-MTASTS-002 reports it)"
         return Finding(True, summary, observed)
@@ -162,11 +165,11 @@ def check_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 def check_required(ev: EvidenceView, ctx: CheckContext) -> Finding:
     reading = read_txt_record(ev, _name(ctx), _judge)
-    answer, values, observed, verdict = reading.answer, reading.values, reading.observed, reading.verdict
+    observed, verdict = reading.observed, reading.verdict
     if verdict.absent:
         return Finding(
             False,
-            f"publishes no MTA-STS record ({absent_reason(answer, values, STS_VERSION)}), but the policy requires "
+            f"publishes no MTA-STS record ({reading.absent_reason(STS_VERSION)}), but the policy requires "
             "MTA-STS (expect.mta_sts.required)",
             observed,
         )

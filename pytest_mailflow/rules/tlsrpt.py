@@ -7,7 +7,7 @@ from ..names import relative
 from ..policy.model import DomainPolicy
 from ..transport.tls_rpt import TLSRPT_VERSION, TlsRptRecord, parse_tlsrpt_record
 from .base import CheckContext, Finding, Rule, Severity, microsoft, rfc
-from .mtasts import TxtVerdict, absent_reason, judge_txt, read_txt_record, with_notes
+from .mtasts import TxtVerdict, judge_txt, read_txt_record, with_notes
 
 _MS_MTA_STS = microsoft("Enhancing mail flow with MTA-STS", "purview/enhancing-mail-flow-with-mta-sts")
 _RFC = rfc(8460, "3", "reporting policy")
@@ -23,9 +23,9 @@ def _judge(values: tuple[str, ...]) -> TxtVerdict[TlsRptRecord]:
 
 def check_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
     reading = read_txt_record(ev, _name(ctx), _judge)
-    answer, values, observed, verdict = reading.answer, reading.values, reading.observed, reading.verdict
+    observed, verdict = reading.observed, reading.verdict
     if verdict.absent:
-        summary = f"publishes no TLS-RPT record ({absent_reason(answer, values, TLSRPT_VERSION)}): nothing to check"
+        summary = f"publishes no TLS-RPT record ({reading.absent_reason(TLSRPT_VERSION)}): nothing to check"
         if ctx.policy.expect.tls_rpt.required:
             summary += "; the policy requires one (MF-TLSRPT-002 reports it)"
         return Finding(True, summary, observed)
@@ -37,11 +37,11 @@ def check_record(ev: EvidenceView, ctx: CheckContext) -> Finding:
 
 def check_required(ev: EvidenceView, ctx: CheckContext) -> Finding:
     reading = read_txt_record(ev, _name(ctx), _judge)
-    answer, values, observed, verdict = reading.answer, reading.values, reading.observed, reading.verdict
+    observed, verdict = reading.observed, reading.verdict
     if verdict.absent:
         return Finding(
             False,
-            f"publishes no TLS-RPT record ({absent_reason(answer, values, TLSRPT_VERSION)}), but the policy "
+            f"publishes no TLS-RPT record ({reading.absent_reason(TLSRPT_VERSION)}), but the policy "
             "requires TLS reporting (expect.tls_rpt.required)",
             observed,
         )
