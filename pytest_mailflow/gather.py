@@ -66,6 +66,12 @@ class _Fetcher:
         if warm is not None:
             warm(q for q in (Question.of(name, rdtype) for name, rdtype in questions) if q not in self.evidence.answers)
 
+    def all_of(self, questions: list[tuple[str, str]]) -> None:
+        """Ask independent questions: announced together, then read one by one (errors are kept)."""
+        self.warm(questions)
+        for name, rdtype in questions:
+            self.quietly(name, rdtype)
+
     def quietly(self, name: str, rdtype: str) -> Answer | None:
         try:
             return self(Question.of(name, rdtype))
@@ -81,16 +87,9 @@ def gather(request: GatherRequest, source: DnsSource) -> Evidence:
     _mx_closure(domain, fetch)
     build_tree(domain, fetch)
     discovery = discover_dmarc(domain, fetch)
-    report_names = [(name, "TXT") for name in report_authorisation_names(discovery).values()]
-    fetch.warm(report_names)
-    for name, rdtype in report_names:
-        fetch.quietly(name, rdtype)
-    for selector in request.dkim_selectors:
-        for name in dkim_names(domain, selector):
-            fetch.quietly(name, "CNAME")
-            fetch.quietly(name, "TXT")
-    for name, rdtype in service_questions(domain):
-        fetch.quietly(name, rdtype)
+    fetch.all_of([(name, "TXT") for name in report_authorisation_names(discovery).values()])
+    fetch.all_of(_dkim_questions(request))
+    fetch.all_of(list(service_questions(domain)))
     if request.fetch_mta_sts and _publishes_mta_sts(domain, fetch):
         url = policy_url(domain)
         fetcher = getattr(source, "fetch", None)
@@ -112,10 +111,14 @@ def gather(request: GatherRequest, source: DnsSource) -> Evidence:
 def _first_questions(request: GatherRequest) -> list[tuple[str, str]]:
     """Questions every domain needs whatever the answers say: asked at once, before the walk."""
     domain = request.domain
-    questions = [(domain, "MX"), (domain, "TXT"), (f"_dmarc.{domain}", "TXT")]
-    for selector in request.dkim_selectors:
-        questions += [(name, rdtype) for name in dkim_names(domain, selector) for rdtype in ("CNAME", "TXT")]
-    return questions + list(service_questions(domain))
+    fixed = [(domain, "MX"), (domain, "TXT"), (f"_dmarc.{domain}", "TXT")]
+    return fixed + _dkim_questions(request) + list(service_questions(domain))
+
+
+def _dkim_questions(request: GatherRequest) -> list[tuple[str, str]]:
+    """Each selector's name as an alias (CNAME) and as the key record (TXT, through any alias)."""
+    names = [name for selector in request.dkim_selectors for name in dkim_names(request.domain, selector)]
+    return [(name, rdtype) for name in names for rdtype in ("CNAME", "TXT")]
 
 
 def _publishes_mta_sts(domain: str, fetch: _Fetcher) -> bool:
@@ -162,6 +165,4 @@ def _mx_closure(domain: str, fetch: _Fetcher) -> None:
             continue
         if not record.is_null:
             questions += [(record.exchange, "A"), (record.exchange, "AAAA"), (tlsa_name(record.exchange), "TLSA")]
-    fetch.warm(questions)
-    for name, rdtype in questions:
-        fetch.quietly(name, rdtype)
+    fetch.all_of(questions)
